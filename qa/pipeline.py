@@ -1,0 +1,128 @@
+"""The one facade over `qa`: open (building or updating) an index, then ask questions.
+
+The CLI, the evaluation and the TUI use only this module's `Pipeline`, so all three
+answer a question the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from qa.config import DEFAULT_INDEXES, DEFAULT_SOURCES, MAX_QUESTION_CHARS, AskSettings
+from qa.errors import QuestionError
+from qa.types import Answer, BuildReport, IndexStats, Progress
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def default_index_dir(sources: Path) -> Path:
+    """`indexes/<name of the sources folder>`."""
+    name = Path(sources).resolve().name or "sources"
+    return DEFAULT_INDEXES / name
+
+
+def check_question(question: str) -> str:
+    """The question stripped, or a QuestionError that says what is wrong with it."""
+    stripped = question.strip()
+    if not stripped:
+        raise QuestionError("the question is empty: type a question about the sources")
+    if len(stripped) > MAX_QUESTION_CHARS:
+        raise QuestionError(
+            f"the question is {len(stripped):,} characters long; the limit is "
+            f"{MAX_QUESTION_CHARS:,}: ask something shorter"
+        )
+    return stripped
+
+
+class Pipeline:
+    """A loaded index plus the retriever and extractor that answer over it."""
+
+    def __init__(self, index, retriever, settings: AskSettings, report: BuildReport | None):
+        self._index = index
+        self._retriever = retriever
+        self.settings = settings
+        self.report = report  # what opening built or updated, None when loaded as is
+
+    @classmethod
+    def open(
+        cls,
+        index_dir: Path | None = None,
+        *,
+        sources: Path | None = None,
+        build: bool = True,
+        rebuild: bool = False,
+        progress: ProgressCallback | None = None,
+        embedder=None,
+    ) -> Pipeline:
+        """Load the index for `sources`, building or updating it first when `build` is true.
+
+        With `build=False` the saved index is used as it is (IndexMissingError if none).
+        Raises the typed errors of `qa.errors`; never prints.
+        """
+        from qa.embedding import default_embedder
+        from qa.indexing import build_index, load_index
+        from qa.retrieval import HybridRetriever
+
+        sources = Path(sources) if sources is not None else None
+        if index_dir is None:
+            index_dir = default_index_dir(sources or DEFAULT_SOURCES)
+        index_dir = Path(index_dir)
+        embedder = embedder or default_embedder()
+        report = None
+        if build:
+            report = build_index(
+                sources or DEFAULT_SOURCES,
+                index_dir,
+                embedder=embedder,
+                rebuild=rebuild,
+                progress=progress,
+            )
+        index = load_index(index_dir, embedder=embedder)
+        settings = AskSettings.load(index_dir)
+        return cls(index, HybridRetriever(index, embedder), settings, report)
+
+    @property
+    def stats(self) -> IndexStats:
+        return self._index.stats
+
+    @property
+    def index_dir(self) -> Path:
+        return self._index.directory
+
+    @property
+    def sources_dir(self) -> Path:
+        return self._index.sources_dir
+
+    def document_text(self, source: str) -> str:
+        """The text that citations into `source` point into."""
+        return self._index.document(source).text
+
+    def document_sha256(self, source: str) -> str:
+        return self._index.document(source).sha256
+
+    def source_path(self, source: str) -> Path:
+        return self._index.sources_dir / source
+
+    def ask(self, question: str, *, alternatives: int | None = None) -> Answer:
+        """Answer `question` verbatim from the sources, or abstain with a reason."""
+        from qa.answering import answer_question
+
+        started = time.perf_counter()
+        question = check_question(question)
+        passages = self._retriever.retrieve(question, self.settings.top_k)
+        answer = answer_question(
+            question,
+            passages,
+            self._index,
+            self.settings,
+            alternatives=self.settings.alternatives if alternatives is None else alternatives,
+        )
+        latency = (time.perf_counter() - started) * 1000
+        from dataclasses import replace
+
+        return replace(answer, latency_ms=latency)
