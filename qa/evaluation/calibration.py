@@ -1,0 +1,141 @@
+"""The abstention trade-off as the confidence threshold moves, and the chosen threshold.
+
+The curve is computed from answers asked with the threshold switched off (every question
+gets its best candidate and a confidence), so a threshold `t` means: answer when
+`confidence >= t`, else abstain. Candidate thresholds sit halfway between consecutive
+distinct confidences, so the choice does not depend on whether the pipeline compares with
+`<` or `<=`.
+
+Objective (`choose_threshold`):
+- With unanswerable questions in the file: maximise the share of questions handled
+  correctly (an answerable one answered with an answer containing a gold text, an
+  unanswerable one abstained on); ties go to the lower threshold, which answers more.
+- With none: the file cannot show how much abstention is needed, so the configured
+  threshold is kept unless it throws away correct answers; then it is lowered to just
+  below the lowest-confidence correct answer. Answered accuracy is never traded away.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from qa.config import AskSettings
+from qa.evaluation.metrics import QuestionResult
+
+CALIBRATION_FILE = "calibration.json"
+_EDGE = 1e-3  # how far outside the observed confidences the end thresholds sit
+
+
+@dataclass(frozen=True, slots=True)
+class CurvePoint:
+    threshold: float
+    answered_accuracy: float | None  # correct among answered answerable questions
+    answerable_answered: float | None  # share of answerable questions answered
+    unanswerable_abstained: float | None  # share of unanswerable questions abstained on
+    handled: float  # share of all questions handled correctly
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    threshold: float
+    previous: float
+    objective: str
+    curve: tuple[CurvePoint, ...]
+    questions: int
+
+    @property
+    def chosen(self) -> CurvePoint:
+        return point_at(self.curve, self.threshold)
+
+
+def _thresholds(confidences: Sequence[float]) -> list[float]:
+    distinct = sorted(set(confidences))
+    if not distinct:
+        return [0.0]
+    middle = [(a + b) / 2 for a, b in zip(distinct, distinct[1:])]
+    return [round(t, 6) for t in [distinct[0] - _EDGE, *middle, distinct[-1] + _EDGE]]
+
+
+def evaluate_threshold(results: Sequence[QuestionResult], t: float) -> CurvePoint:
+    """What the run would score with threshold `t` (results asked with no threshold)."""
+    answerable = [r for r in results if r.answerable]
+    unanswerable = [r for r in results if not r.answerable]
+
+    def answers(r: QuestionResult) -> bool:
+        return not r.abstained and r.confidence >= t
+
+    answered = [r for r in answerable if answers(r)]
+    right = sum(1 for r in answered if r.contains)
+    abstained_ok = sum(1 for r in unanswerable if not answers(r))
+    return CurvePoint(
+        threshold=t,
+        answered_accuracy=right / len(answered) if answered else None,
+        answerable_answered=len(answered) / len(answerable) if answerable else None,
+        unanswerable_abstained=abstained_ok / len(unanswerable) if unanswerable else None,
+        handled=(right + abstained_ok) / len(results) if results else 0.0,
+    )
+
+
+def sweep(results: Sequence[QuestionResult]) -> tuple[CurvePoint, ...]:
+    """The curve, lowest threshold first."""
+    confidences = [r.confidence for r in results if not r.abstained]
+    return tuple(evaluate_threshold(results, t) for t in _thresholds(confidences))
+
+
+def point_at(curve: Sequence[CurvePoint], threshold: float) -> CurvePoint:
+    """The curve's point in force at `threshold` (the highest candidate not above it)."""
+    below = [p for p in curve if p.threshold <= threshold]
+    return below[-1] if below else curve[0]
+
+
+def choose_threshold(
+    results: Sequence[QuestionResult], current: float
+) -> tuple[float, str, tuple[CurvePoint, ...]]:
+    """(threshold, the objective in words, the curve)."""
+    curve = sweep(results)
+    if any(not r.answerable for r in results):
+        best = max(curve, key=lambda p: p.handled)  # max keeps the first (lowest) on ties
+        objective = (
+            "maximise the share of questions handled correctly (answerable: answer contains "
+            "a gold text; unanswerable: abstained); ties to the lower threshold"
+        )
+        return best.threshold, objective, curve
+    objective = (
+        "no unanswerable questions: keep the configured threshold unless it drops correct "
+        "answers, then lower it to just below the lowest-confidence correct answer"
+    )
+    correct = [r.confidence for r in results if r.answerable and not r.abstained and r.contains]
+    if not correct:
+        return current, objective, curve
+    keeps_all = [p.threshold for p in curve if p.threshold <= min(correct)]
+    return min(current, max(keeps_all)), objective, curve
+
+
+def calibrate(results: Sequence[QuestionResult], current: float) -> Calibration:
+    threshold, objective, curve = choose_threshold(results, current)
+    return Calibration(threshold, current, objective, curve, len(results))
+
+
+def save_calibration(calibration: Calibration, index_dir: Path, questions_file: str) -> Path:
+    """Write the threshold into the index's config.json and the curve to calibration.json."""
+    index_dir = Path(index_dir)
+    settings = AskSettings.load(index_dir)
+    replace(settings, abstain_threshold=calibration.threshold).save(index_dir)
+    path = index_dir / CALIBRATION_FILE
+    doc: dict[str, Any] = {
+        "questions_file": questions_file,
+        "questions": calibration.questions,
+        "objective": calibration.objective,
+        "previous_threshold": calibration.previous,
+        "abstain_threshold": calibration.threshold,
+        "chosen": asdict(calibration.chosen),
+        "curve": [asdict(p) for p in calibration.curve],
+    }
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(doc, indent=2) + "\n")
+    tmp.replace(path)
+    return path
