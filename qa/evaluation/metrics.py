@@ -194,7 +194,14 @@ METRICS: tuple[tuple[str, str], ...] = (
     ("latency_p50_ms", "all"),
     ("latency_p95_ms", "all"),
 )
-DIGITS = 4  # rounding of every reported value: JSON, table and report show the same
+# Rounding of every reported value, so the JSON, the table and the report show the same
+# numbers: shares to 4 digits (1/810 is 0.0012), milliseconds to 0.1 (finer is noise).
+DIGITS = 4
+MS_DIGITS = 1
+
+
+def _digits(name: str) -> int:
+    return MS_DIGITS if name.endswith("_ms") else DIGITS
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,7 +262,8 @@ def aggregate(results: Sequence[QuestionResult]) -> Metrics:
         "latency_p95_ms": percentile(latencies, 95),
     }
     values = tuple(
-        (name, None if raw[name] is None else round(raw[name], DIGITS)) for name, _ in METRICS
+        (name, None if raw[name] is None else round(raw[name], _digits(name)))
+        for name, _ in METRICS
     )
     return Metrics(
         questions=len(results),
