@@ -169,12 +169,14 @@ class Chunker:
                     sized.append((w, self.count_tokens(piece), self.count_word_pieces(piece)))
 
         chunks = []
-        for span, tokens, _ in self._merge_small(text, sized):
+        for span, tokens, pieces in self._merge_small(text, sized):
             # The guarantee, checked exactly: a chunk the model would truncate is cut again.
             for piece in _split_long(text, span.start, span.end, lambda a, b: self._fits(text, a, b)):
                 chunk_text = text[piece.start : piece.end]
-                n = tokens if piece == span else self.count_tokens(chunk_text)
-                chunks.append(Chunk(source, piece.start, piece.end, chunk_text, n))
+                if piece != span:
+                    tokens = self.count_tokens(chunk_text)
+                    pieces = self.count_word_pieces(chunk_text)
+                chunks.append(Chunk(source, piece.start, piece.end, chunk_text, tokens, pieces))
         return sentences, chunks
 
     def _merge_small(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from collections.abc import Callable
 from pathlib import Path
 
@@ -42,9 +43,10 @@ def check_question(question: str) -> str:
 class Pipeline:
     """A loaded index plus the retriever and extractor that answer over it."""
 
-    def __init__(self, index, retriever, settings: AskSettings, report: BuildReport | None):
+    def __init__(self, index, retriever, embedder, settings: AskSettings, report: BuildReport | None):
         self._index = index
         self._retriever = retriever
+        self._embedder = embedder
         self.settings = settings
         self.report = report  # what opening built or updated, None when loaded as is
 
@@ -84,7 +86,8 @@ class Pipeline:
             )
         index = load_index(index_dir, embedder=embedder)
         settings = AskSettings.load(index_dir)
-        return cls(index, HybridRetriever(index, embedder), settings, report)
+        retriever = HybridRetriever(index, embedder, dense_weight=settings.dense_weight)
+        return cls(index, retriever, embedder, settings, report)
 
     @property
     def stats(self) -> IndexStats:
@@ -114,15 +117,14 @@ class Pipeline:
 
         started = time.perf_counter()
         question = check_question(question)
-        passages = self._retriever.retrieve(question, self.settings.top_k)
+        query_vector = self._embedder.embed([question])[0]
+        passages = self._retriever.retrieve(question, self.settings.top_k, query_vector=query_vector)
         answer = answer_question(
             question,
+            query_vector,
             passages,
             self._index,
             self.settings,
             alternatives=self.settings.alternatives if alternatives is None else alternatives,
         )
-        latency = (time.perf_counter() - started) * 1000
-        from dataclasses import replace
-
-        return replace(answer, latency_ms=latency)
+        return replace(answer, latency_ms=(time.perf_counter() - started) * 1000)

@@ -75,6 +75,7 @@ class Chunk:
     end: int
     text: str
     n_tokens: int  # tiktoken tokens (the chunker's budget unit)
+    n_word_pieces: int = 0  # the embedding model's tokens, special tokens excluded
 
 
 @dataclass(frozen=True, slots=True)

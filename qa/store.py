@@ -1,0 +1,116 @@
+"""The vector store seam, and FAISS as the embedded default.
+
+`VectorStore` is all the rest of `qa` knows: build from vectors whose row numbers are the
+chunk rows, search, save, load. A distributed store would implement the same four calls.
+FAISS's `(D, I)` arrays with -1 padding are converted to `Hit`s here and go no further.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from qa.errors import IndexCorruptError
+
+log = logging.getLogger(__name__)
+
+FAISS_FILE = "vectors.faiss"
+
+
+class Hit(NamedTuple):
+    row: int
+    score: float  # inner product of unit vectors: the cosine
+
+
+class VectorStore(ABC):
+    kind: str
+
+    @abstractmethod
+    def search(self, queries: np.ndarray, k: int) -> list[list[Hit]]:
+        """Best `k` rows per query (fewer when the store holds fewer), best first."""
+
+    @abstractmethod
+    def save(self, directory: Path) -> list[str]:
+        """Write the store into `directory`; returns the file names written."""
+
+    @abstractmethod
+    def __len__(self) -> int: ...
+
+
+class FaissStore(VectorStore):
+    """Exact inner-product search (flat) below `hnsw_threshold` vectors, HNSW above it.
+
+    Flat search is exact and fast up to a few hundred thousand vectors on two cores
+    (tests/benchmarks/vector_store.py); past that HNSW keeps queries in milliseconds, with
+    efConstruction 128 for recall >= 0.96 (bench/FINDINGS.md).
+    """
+
+    HNSW_M = 32
+    HNSW_EF_CONSTRUCTION = 128
+    HNSW_EF_SEARCH = 128
+
+    def __init__(self, index):
+        self._index = index
+        self.kind = "hnsw" if "HNSW" in type(index).__name__ else "flat"
+
+    @classmethod
+    def build(cls, vectors: np.ndarray, *, hnsw_threshold: int) -> FaissStore:
+        import faiss
+
+        # faiss 1.15 raised this to 128000, which makes batched flat search ~12x slower.
+        faiss.cvar.distance_compute_blas_threshold = 20
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        dim = vectors.shape[1]
+        if len(vectors) >= hnsw_threshold:
+            index = faiss.IndexHNSWFlat(dim, cls.HNSW_M, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = cls.HNSW_EF_CONSTRUCTION
+            index.hnsw.efSearch = cls.HNSW_EF_SEARCH
+        else:
+            index = faiss.IndexFlatIP(dim)
+        if len(vectors):
+            index.add(vectors)
+        return cls(index)
+
+    @classmethod
+    def load(cls, directory: Path) -> FaissStore:
+        import faiss
+
+        faiss.cvar.distance_compute_blas_threshold = 20
+        try:
+            index = faiss.read_index(str(directory / FAISS_FILE))
+        except RuntimeError as exc:
+            raise IndexCorruptError(
+                f"the vector index in {directory} cannot be read ({str(exc).splitlines()[0]}): "
+                "run `qa index --rebuild`"
+            ) from exc
+        if hasattr(index, "hnsw"):
+            index.hnsw.efSearch = cls.HNSW_EF_SEARCH
+        return cls(index)
+
+    def search(self, queries: np.ndarray, k: int) -> list[list[Hit]]:
+        queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        k = min(k, self._index.ntotal)
+        if k <= 0:
+            return [[] for _ in queries]
+        scores, rows = self._index.search(queries, k)
+        return [
+            [Hit(int(r), float(s)) for r, s in zip(row_ids, row_scores) if r >= 0]
+            for row_ids, row_scores in zip(rows, scores)
+        ]
+
+    def save(self, directory: Path) -> list[str]:
+        import faiss
+
+        faiss.write_index(self._index, str(directory / FAISS_FILE))
+        return [FAISS_FILE]
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal)
+
+    @property
+    def dim(self) -> int:
+        return int(self._index.d)
