@@ -381,7 +381,7 @@ def build_index(
                 unchanged.append(info.source)
                 continue
             try:
-                loaded = load_document(sources, info.path, max_file_bytes=settings.max_file_bytes)
+                loaded = load_document(sources, Path(info.source), max_file_bytes=settings.max_file_bytes)
             except FileSkipped as skip:
                 log.info("skipped %s: %s", skip.source, skip.reason)
                 skipped.append(skip.skipped)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from qa.config import DEFAULT_INDEXES, DEFAULT_SOURCES, MAX_QUESTION_CHARS, AskSettings
-from qa.errors import QuestionError
+from qa.errors import QAError, QuestionError
 from qa.types import Answer, BuildReport, IndexStats, Progress
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,21 @@ def default_index_dir(sources: Path) -> Path:
     """`indexes/<name of the sources folder>`."""
     name = Path(sources).resolve().name or "sources"
     return DEFAULT_INDEXES / name
+
+
+def recorded_sources(index_dir: Path) -> Path | None:
+    """The sources folder an existing index was built from, if it still exists."""
+    from qa.generations import current_generation
+    from qa.manifest import read_manifest
+
+    generation = current_generation(index_dir)
+    if generation is None:
+        return None
+    try:
+        folder = Path(read_manifest(generation).get("sources_dir", ""))
+    except QAError:
+        return None
+    return folder if folder.is_dir() else None
 
 
 def check_question(question: str) -> str:
@@ -70,21 +85,24 @@ class Pipeline:
         from qa.indexing import build_index, load_index
         from qa.retrieval import HybridRetriever
 
-        sources = Path(sources) if sources is not None else None
-        if index_dir is None:
-            index_dir = default_index_dir(sources or DEFAULT_SOURCES)
-        index_dir = Path(index_dir)
+        if sources is None and index_dir is not None:
+            sources = recorded_sources(Path(index_dir))
+        sources = Path(sources) if sources is not None else DEFAULT_SOURCES
+        index_dir = Path(index_dir) if index_dir is not None else default_index_dir(sources)
         embedder = embedder or default_embedder()
         report = None
         if build:
             report = build_index(
-                sources or DEFAULT_SOURCES,
+                sources,
                 index_dir,
                 embedder=embedder,
                 rebuild=rebuild,
                 progress=progress,
             )
         index = load_index(index_dir, embedder=embedder)
+        warm_up = getattr(embedder, "warm_up", None)
+        if warm_up:  # pay the model load here, not in the first question's latency
+            warm_up()
         settings = AskSettings.load(index_dir)
         retriever = HybridRetriever(index, embedder, dense_weight=settings.dense_weight)
         return cls(index, retriever, embedder, settings, report)

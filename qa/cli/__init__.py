@@ -35,6 +35,9 @@ def _root(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    # bm25s sets its own logger to DEBUG; keep third-party chatter out of our output.
+    for noisy in ("bm25s", "sentence_transformers", "transformers", "faiss"):
+        logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.WARNING)
     if ctx.invoked_subcommand is None:
         from qa.cli.tui_cmd import run_tui
 

@@ -1,0 +1,88 @@
+"""`qa ask`: answer one question from the sources, verbatim, with its citation."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from qa.cli import app
+from qa.types import Answer, Candidate
+
+
+def _quote(candidate: Candidate) -> Text:
+    """The evidence sentence with the answer highlighted; source text is never markup."""
+    evidence, citation = candidate.evidence, candidate.citation
+    text = Text("  “", style="dim")
+    a = max(0, citation.start - evidence.start)
+    b = min(len(evidence.text), citation.end - evidence.start)
+    sentence = " ".join(evidence.text.split())  # one line on screen; offsets stay in the citation
+    if 0 <= a < b <= len(evidence.text) and (b - a) < len(evidence.text):
+        before = " ".join(evidence.text[:a].split())
+        after = " ".join(evidence.text[b:].split())
+        text.append(before + (" " if before and evidence.text[a - 1 : a].isspace() else ""))
+        text.append(" ".join(citation.text.split()), style="bold black on yellow")
+        text.append((" " if after and evidence.text[b : b + 1].isspace() else "") + after)
+    else:
+        text.append(sentence, style="bold")
+    text.append("”", style="dim")
+    return text
+
+
+def print_answer(answer: Answer, console: Console) -> None:
+    if answer.best is None:
+        console.print(Text("Not in the sources: ", style="bold red") + Text(answer.reason or ""))
+        if answer.passages:
+            console.print(Text("Closest passages:", style="dim"))
+            for p in answer.passages[:3]:
+                snippet = " ".join(p.text.split())
+                snippet = snippet[:110] + ("…" if len(snippet) > 110 else "")
+                console.print(Text(f"  {p.source} (chars {p.start}-{p.end}): ", style="cyan") + Text(snippet))
+        return
+    best = answer.best
+    console.print(
+        Text("Answer: ", style="bold") + Text(" ".join(best.text.split()), style="bold green")
+        + Text(f"   (confidence {answer.confidence:.2f})", style="dim")
+    )
+    console.print(_quote(best))
+    console.print(
+        Text(f"  — {best.citation.location()}  (chars {best.citation.start}-{best.citation.end})", style="cyan")
+    )
+    for other in best.also_in:
+        console.print(Text(f"  also in {other.location()}", style="cyan"))
+    if answer.alternatives:
+        console.print(Text("Alternatives:", style="dim"))
+        for n, alt in enumerate(answer.alternatives, 2):
+            short = " ".join(alt.text.split())
+            short = short[:100] + ("…" if len(short) > 100 else "")
+            console.print(Text(f"  {n}. ") + Text(short) + Text(f"  — {alt.citation.location()}", style="cyan"))
+
+
+@app.command("ask")
+def ask_command(
+    question: str = typer.Argument(..., help="The question, in quotes."),
+    sources: Path = typer.Option(None, "--sources", help="Folder of documents [default: seeds/, or the folder the index was built from]."),
+    index: Path = typer.Option(None, "--index", help="Index folder [default: indexes/<name of sources>]."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object in the predictions format."),
+    alternatives: int = typer.Option(3, "-n", "--alternatives", min=0, max=20, help="How many alternative answers to show."),
+) -> None:
+    """Answer QUESTION verbatim from the sources, with file:line citations.
+
+    The index is built or updated first when it is missing or stale.
+    """
+    from qa.cli.progress import progress_bar
+    from qa.pipeline import Pipeline, check_question
+    from qa.predictions import dumps_prediction
+
+    check_question(question)  # fail fast, before loading a model
+    with progress_bar() as on_progress:
+        pipeline = Pipeline.open(index, sources=sources, progress=on_progress)
+    answer = pipeline.ask(question, alternatives=alternatives)
+    if as_json:
+        sys.stdout.write(dumps_prediction(answer) + "\n")
+    else:
+        print_answer(answer, Console(highlight=False))

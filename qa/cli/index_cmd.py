@@ -1,0 +1,65 @@
+"""`qa index`: build or update the saved index of a sources folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from qa.cli import app
+from qa.types import BuildReport
+
+
+def print_report(report: BuildReport, console: Console) -> None:
+    """The build summary: what changed, what was skipped and why, and how fast."""
+    if report.up_to_date and not report.embedded_chunks:
+        console.print(
+            f"index {report.index_dir} is up to date: {report.files} files, {report.chunks} chunks "
+            f"(nothing re-embedded, {report.seconds:.1f} s)"
+        )
+    else:
+        changes = [
+            f"{len(names)} {label}"
+            for label, names in (("added", report.added), ("changed", report.changed),
+                                 ("removed", report.removed), ("unchanged", report.unchanged))
+            if names
+        ]
+        console.print(
+            f"indexed {report.files} files, {report.chunks} chunks into {report.index_dir} "
+            f"({', '.join(changes) or 'rebuilt'})"
+        )
+        console.print(
+            f"embedded {report.embedded_chunks} chunks, {report.word_pieces:,} word pieces in "
+            f"{report.seconds:.1f} s ({report.chunks_per_second:.1f} chunks/s, "
+            f"{report.word_pieces_per_second:,.0f} word pieces/s)"
+        )
+        for label, names in (("added", report.added), ("changed", report.changed), ("removed", report.removed)):
+            for name in names:
+                console.print(f"  {label}: {name}", markup=False, highlight=False)
+    for skipped in report.skipped:
+        console.print(f"  skipped {skipped.source}: {skipped.reason}", markup=False, highlight=False)
+
+
+@app.command("index")
+def index_command(
+    sources: Path = typer.Argument(Path("seeds"), help="Folder of documents (.txt, .md, .html, .pdf)."),
+    index: Path = typer.Option(None, "--index", help="Where to save the index [default: indexes/<name of SOURCES>]."),
+    rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild from scratch instead of updating."),
+) -> None:
+    """Build or update the index of SOURCES; only new or changed files are embedded."""
+    from qa.cli.progress import progress_bar
+    from qa.embedding import default_embedder
+    from qa.indexing import build_index
+    from qa.pipeline import default_index_dir
+
+    console = Console(highlight=False)
+    with progress_bar() as on_progress:
+        report = build_index(
+            sources,
+            index or default_index_dir(sources),
+            embedder=default_embedder(),
+            rebuild=rebuild,
+            progress=on_progress,
+        )
+    print_report(report, console)
