@@ -24,6 +24,20 @@ class FakeEmbedder(Embedder):
         self.embedded: list[str] = []  # every text embedded, so tests can count
 
     def embed(self, texts, *, on_batch=None):
+        out = self._vectors(texts)
+        self.embedded.extend(texts)
+        if on_batch and texts:
+            on_batch(len(texts))
+        return out
+
+    def embed_with_spans(self, texts, spans, *, on_batch=None):
+        """Chunk vectors (counted in `embedded`) and span vectors (not counted)."""
+        vectors = self.embed(texts, on_batch=on_batch)
+        return vectors, [
+            self._vectors([text[a:b] for a, b in text_spans]) for text, text_spans in zip(texts, spans)
+        ]
+
+    def _vectors(self, texts):
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
             for word in _WORD.findall(text.lower()):
@@ -31,9 +45,6 @@ class FakeEmbedder(Embedder):
                 out[row, int.from_bytes(digest, "little") % self.dim] += 1.0
             norm = np.linalg.norm(out[row])
             out[row] = out[row] / norm if norm else out[row]
-        self.embedded.extend(texts)
-        if on_batch and texts:
-            on_batch(len(texts))
         return out
 
     def count_word_pieces(self, text: str) -> int:
