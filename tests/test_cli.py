@@ -1,0 +1,187 @@
+"""The CLI as a person uses it: help, one-line errors, exit codes, the index untouched."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from qa import generations
+from qa.cli import app, main
+from tests.conftest import ROOT
+
+QA = [sys.executable, "-m", "qa"]
+
+
+def run(args: list[str], cwd: Path | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200"}
+    return subprocess.run(QA + args, cwd=cwd or ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def call(args: list[str], capsys) -> tuple[int, str, str]:
+    """Run the CLI in this process (the model stays loaded between tests)."""
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code or 0
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_help_is_instant_and_loads_no_heavy_library():
+    started = time.perf_counter()
+    probe = (
+        "import sys; from qa.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'faiss', 'textual', 'bm25s', 'transformers') if m in sys.modules]\n"
+        "print('HEAVY', heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT).stdout
+    assert "HEAVY []" in out
+    assert time.perf_counter() - started < 3
+
+
+def test_every_command_has_help_text():
+    import typer.main
+
+    group = typer.main.get_command(app)
+    assert set(group.commands) >= {"index", "ask", "eval", "tui", "serve"}
+    for name, command in group.commands.items():
+        assert command.help and len(command.help) > 20, name
+        for param in command.params:
+            if param.param_type_name == "option" and param.name != "help":
+                assert param.help, f"{name} --{param.name} has no help"
+
+
+def test_core_never_imports_textual():
+    for path in (ROOT / "qa").rglob("*.py"):
+        if path.parent.name == "cli":
+            continue  # the CLI may start the TUI, lazily
+        source = path.read_text()
+        assert "import textual" not in source and "from textual" not in source, path
+
+
+def one_line_error(err: str) -> str:
+    lines = [line for line in err.strip().splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("qa: error: ")
+    return lines[0]
+
+
+def test_missing_folder(tmp_path, capsys):
+    code, _, err = call(["index", str(tmp_path / "nope"), "--index", str(tmp_path / "idx")], capsys)
+    assert code == 1 and "does not exist" in one_line_error(err)
+
+
+def test_empty_folder(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    code, _, err = call(["index", str(tmp_path / "empty"), "--index", str(tmp_path / "idx")], capsys)
+    assert code == 1 and "nothing to index" in one_line_error(err)
+
+
+def make_bad_files(folder: Path) -> dict[str, str]:
+    """Each kind of bad input, with a word its skip reason must contain."""
+    folder.mkdir(exist_ok=True)
+    (folder / "binary.txt").write_bytes(b"\x7fELF\x00\x00\x01\x02" * 100)
+    (folder / "latin1.txt").write_bytes("Caf\xe9 au lait co\xfbte 2 \u20ac.".encode("latin-1", "replace"))
+    with open(folder / "huge.txt", "wb") as f:  # 50 MB, sparse: cheap to make
+        f.truncate(50 * 1024 * 1024)
+    (folder / "loop").symlink_to(folder, target_is_directory=True)
+    (folder / "dangling.txt").symlink_to(folder / "gone.txt")
+    os.mkfifo(folder / "pipe.txt")
+    (folder / "empty.txt").write_text("")
+    (folder / "image.png").write_bytes(b"\x89PNG\r\n")
+    return {"binary.txt": "binary", "latin1.txt": "UTF-8", "huge.txt": "MB", "dangling.txt": "",
+            "pipe.txt": "", "empty.txt": "empty", "image.png": ""}
+
+
+def test_bad_files_are_skipped_with_reasons_and_good_ones_indexed(tmp_path, capsys):
+    folder = tmp_path / "src"
+    expected = make_bad_files(folder)
+    (folder / "good.txt").write_text("The Hubble telescope was launched in 1990 aboard Discovery.\n")
+    code, out, err = call(["index", str(folder), "--index", str(tmp_path / "idx")], capsys)
+    assert code == 0, err
+    assert "indexed 1 files" in out
+    for name, word in expected.items():
+        line = next(l for l in out.splitlines() if l.strip().startswith(f"skipped {name}:"))
+        assert word in line
+
+
+def test_only_bad_files_fail_and_keep_the_previous_index(tmp_path, capsys):
+    folder = tmp_path / "src"
+    folder.mkdir()
+    (folder / "good.txt").write_text("The Hubble telescope was launched in 1990 aboard Discovery.\n")
+    index = tmp_path / "idx"
+    assert call(["index", str(folder), "--index", str(index)], capsys)[0] == 0
+    before = generations.current_generation(index)
+    manifest_before = (before / "manifest.json").read_bytes()
+    (folder / "good.txt").unlink()
+    make_bad_files(folder)
+    code, _, err = call(["index", str(folder), "--index", str(index)], capsys)
+    assert code == 1 and "nothing to index" in one_line_error(err)
+    assert generations.current_generation(index) == before
+    assert (before / "manifest.json").read_bytes() == manifest_before
+
+
+def test_incompatible_index_says_to_rebuild(tmp_path, capsys):
+    folder = tmp_path / "src"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Voyager 1 left the heliosphere in 2012.\n")
+    index = tmp_path / "idx"
+    assert call(["index", str(folder), "--index", str(index)], capsys)[0] == 0
+    manifest = generations.current_generation(index) / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["model"]["dim"] = 768
+    manifest.write_text(json.dumps(data))
+    code, _, err = call(["ask", "When did Voyager leave?", "--index", str(index)], capsys)
+    assert code == 1 and "qa index --rebuild" in one_line_error(err)
+    code, out, _ = call(["index", str(folder), "--index", str(index), "--rebuild"], capsys)
+    assert code == 0 and "indexed 1 files" in out
+
+
+@pytest.mark.parametrize("question", ["", "   ", "x" * 5000])
+def test_bad_questions_get_one_line_errors(question, capsys):
+    code, _, err = call(["ask", question, "--index", "/nonexistent/never/built"], capsys)
+    assert code == 1 and "question" in one_line_error(err)
+
+
+def test_ask_json_is_the_predictions_format(tmp_path, capsys):
+    folder = tmp_path / "src"
+    folder.mkdir()
+    text = "Apollo 11 landed on the Moon in July 1969.\n\nThe crew were Armstrong, Aldrin and Collins.\n"
+    (folder / "apollo.txt").write_text(text)
+    code, out, err = call(["ask", "When did Apollo 11 land on the Moon?", "--sources", str(folder),
+                           "--index", str(tmp_path / "idx"), "--json"], capsys)
+    assert code == 0, err
+    prediction = json.loads(out)
+    assert {"question", "answer", "citations", "evidence", "passages", "latency_ms"} <= prediction.keys()
+    citation = prediction["citations"][0]
+    assert text[citation["start"] : citation["end"]] == prediction["answer"]
+    assert "1969" in prediction["answer"] and citation["line_start"] == 1
+    evidence = prediction["evidence"]
+    assert evidence["start"] <= citation["start"] and citation["end"] <= evidence["end"]
+
+
+def test_ask_human_output_shows_markup_literally(tmp_path, capsys):
+    folder = tmp_path / "src"
+    folder.mkdir()
+    (folder / "m.txt").write_text("The secret code word is [bold]pineapple[/bold] since 2019.\n")
+    code, out, err = call(["ask", "What is the secret code word?", "--sources", str(folder),
+                           "--index", str(tmp_path / "idx")], capsys)
+    assert code == 0, err
+    assert "[bold]pineapple[/bold]" in out and "m.txt:1" in out
+
+
+def test_index_subprocess_on_the_seeds_copy(seeds_copy, tmp_path):
+    """The real entry point, in a fresh process, twice: the second run embeds nothing."""
+    first = run(["index", str(seeds_copy), "--index", str(tmp_path / "idx")])
+    assert first.returncode == 0, first.stderr
+    assert "indexed 2 files" in first.stdout and "word pieces/s" in first.stdout
+    second = run(["index", str(seeds_copy), "--index", str(tmp_path / "idx")])
+    assert "up to date" in second.stdout and "nothing re-embedded" in second.stdout
