@@ -1,0 +1,338 @@
+"""Sources folder -> `Document`s, with one `Skipped` (and its reason) per file left out.
+
+Offsets everywhere in `qa` point into `Document.text`, so this module fixes what that text is:
+
+- `.txt` and `.md`: the file's bytes decoded as UTF-8, byte for byte. A leading byte-order
+  mark is not part of the text (`utf-8-sig`), and newlines are never normalised: a CRLF file
+  keeps its `\\r\\n`, so offsets match any reader that decodes the same bytes.
+- `.html` / `.htm`: the main content found by trafilatura, one paragraph per blank-line
+  separated block (the page's menus and footers mostly never reach the text).
+- `.pdf`: the text pypdf extracts from each page, pages joined by `PAGE_SEPARATOR`;
+  `Document.page_starts` records where each page begins so citations can name the page.
+
+One bad file never stops loading: it becomes a `Skipped` with a reason a person can act on.
+Only a missing or unusable sources folder is an error (`SourcesError`). Hidden files and
+folders (a name starting with ".") are not sources and are ignored silently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+
+from qa import config
+from qa.errors import SourcesError
+from qa.types import Document, Skipped
+
+log = logging.getLogger(__name__)
+
+KINDS = {".txt": "text", ".md": "markdown", ".html": "html", ".htm": "html", ".pdf": "pdf"}
+# Between the text of two PDF pages: a form feed on a line of its own reads as a blank line
+# (a paragraph and sentence boundary) to the chunker and still marks the page break.
+PAGE_SEPARATOR = "\n\f\n"
+BINARY_SNIFF_BYTES = 8192
+_DEFAULT_MAX_BYTES = config.IndexSettings().max_file_bytes
+_SUPPORTED = ", ".join(sorted(KINDS))
+
+
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    """An entry found by `scan_sources`: enough to tell whether it changed, without reading it.
+
+    `size` and `mtime` come from `stat` (following symlinks; the link's own when its target
+    is gone). Entries that will not load (unsupported type, symlink loop, FIFO...) are listed
+    too, so that `load_document` on each of them accounts for every file in the folder.
+    """
+
+    source: str  # path relative to the sources folder, with forward slashes
+    path: Path
+    size: int
+    mtime: float
+
+
+class FileSkipped(Exception):
+    """`load_document` could not turn a file into a Document; `reason` says why."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"{source}: {reason}")
+        self.source = source
+        self.reason = reason
+
+    @property
+    def skipped(self) -> Skipped:
+        return Skipped(self.source, self.reason)
+
+
+def load_sources(
+    root: Path, *, max_file_bytes: int = _DEFAULT_MAX_BYTES
+) -> tuple[list[Document], list[Skipped]]:
+    """Every loadable document under `root` and every skipped file, both sorted by source.
+
+    Raises SourcesError when `root` is missing or not a folder. A folder with nothing
+    loadable is not an error here: both lists may be empty and the caller decides.
+    """
+    root = Path(root)
+    documents: list[Document] = []
+    skipped: list[Skipped] = []
+    for info in scan_sources(root):
+        try:
+            documents.append(load_document(root, info.path, max_file_bytes=max_file_bytes))
+        except FileSkipped as skip:
+            log.info("skipped %s: %s", skip.source, skip.reason)
+            skipped.append(skip.skipped)
+    return documents, skipped
+
+
+def scan_sources(root: Path) -> list[FileInfo]:
+    """Every non-hidden entry under `root` that is not a walkable folder, sorted by source.
+
+    Symlinked folders are followed, except one that leads back to a folder being walked
+    (a loop): it is listed as an entry, which `load_document` then reports as skipped.
+    """
+    root = _check_root(Path(root))
+    found: list[FileInfo] = []
+    # Depth-first, iterative; each folder carries the real paths of itself and its ancestors.
+    pending: list[tuple[Path, frozenset[str]]] = [(root, frozenset({os.path.realpath(root)}))]
+    while pending:
+        folder, ancestors = pending.pop()
+        try:
+            with os.scandir(folder) as entries:
+                names = sorted(entry.name for entry in entries)
+        except OSError:
+            if folder == root:
+                raise SourcesError(
+                    f"sources folder '{root}' cannot be read: check its permissions"
+                ) from None
+            found.append(_file_info(root, folder))  # load_document says why it failed
+            continue
+        for name in names:
+            if name.startswith("."):
+                continue
+            path = folder / name
+            if _is_dir(path):
+                real = os.path.realpath(path)
+                if real not in ancestors:
+                    pending.append((path, ancestors | {real}))
+                    continue
+            found.append(_file_info(root, path))
+    found.sort(key=lambda info: info.source)
+    return found
+
+
+def load_document(
+    root: Path, path: Path, *, max_file_bytes: int = _DEFAULT_MAX_BYTES
+) -> Document:
+    """Read and decode one source file; raises FileSkipped with the reason it cannot be used.
+
+    `path` is absolute or relative to `root`; the document's `source` is its path relative
+    to `root`.
+    """
+    root = Path(root)
+    path = root / path
+    source = _source(root, path)
+
+    def skip(reason: str) -> FileSkipped:
+        return FileSkipped(source, reason)
+
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            target = os.readlink(path)
+            raise skip(f"broken symlink: its target '{target}' does not exist") from None
+        raise skip("file no longer exists") from None
+    except OSError as exc:
+        raise skip(f"cannot be read: {_strerror(exc)}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise skip(_folder_problem(root, path))
+    if not stat.S_ISREG(st.st_mode):
+        raise skip(f"not a regular file (a {_file_type(st.st_mode)})")
+    kind = KINDS.get(path.suffix.lower())
+    if kind is None:
+        what = f"file type '{path.suffix}'" if path.suffix else "file without an extension"
+        raise skip(f"unsupported {what} (supported: {_SUPPORTED})")
+    if st.st_size > max_file_bytes:
+        raise skip(_too_large(st.st_size, max_file_bytes))
+
+    try:
+        with open(path, "rb") as handle:
+            # One byte past the limit, in case the file grew since it was stat'ed.
+            data = handle.read(max_file_bytes + 1)
+            st = os.fstat(handle.fileno())
+    except OSError as exc:
+        raise skip(f"cannot be read: {_strerror(exc)}") from None
+    if len(data) > max_file_bytes:
+        raise skip(_too_large(max(len(data), st.st_size), max_file_bytes))
+    if not data:
+        raise skip("empty file")
+
+    page_starts: tuple[int, ...] = ()
+    if kind == "pdf":
+        text, page_starts = _pdf_text(data, skip)
+    else:
+        nul = data.find(b"\0", 0, BINARY_SNIFF_BYTES)
+        if nul >= 0:
+            raise skip(f"binary file (NUL byte at offset {nul}), not {kind} text")
+        text = _html_text(data, skip) if kind == "html" else _decode_utf8(data, skip)
+    if not text.strip():
+        plain = kind in ("text", "markdown")
+        raise skip("holds only whitespace" if plain else f"no text found in the {kind}")
+    return Document(
+        source=source,
+        text=text,
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        mtime=st.st_mtime,
+        kind=kind,
+        page_starts=page_starts,
+    )
+
+
+def _check_root(root: Path) -> Path:
+    if not root.exists():
+        raise SourcesError(
+            f"sources folder '{root}' does not exist:"
+            " pass an existing folder, e.g. `qa index seeds`"
+        )
+    if not root.is_dir():
+        raise SourcesError(
+            f"sources path '{root}' is not a folder: pass the folder that holds your documents,"
+            " e.g. `qa index seeds`"
+        )
+    return root
+
+
+def _is_dir(path: Path) -> bool:
+    """Follows symlinks; False when it cannot tell (load_document then reports why)."""
+    try:
+        return stat.S_ISDIR(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _file_info(root: Path, path: Path) -> FileInfo:
+    try:
+        st = os.stat(path)
+    except OSError:
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return FileInfo(_source(root, path), path, 0, 0.0)
+    return FileInfo(_source(root, path), path, st.st_size, st.st_mtime)
+
+
+def _source(root: Path, path: Path) -> str:
+    return PurePath(os.path.relpath(path, root)).as_posix()
+
+
+def _folder_problem(root: Path, path: Path) -> str:
+    """Why a folder reached `load_document`: a symlink loop, or a folder that cannot be listed."""
+    real = os.path.realpath(path)
+    # The real paths of the folders walked on the way down from root to `path`.
+    walked = [os.path.realpath(root)]
+    prefix = root
+    for part in path.relative_to(root).parts[:-1]:
+        prefix = prefix / part
+        walked.append(os.path.realpath(prefix))
+    if real in walked:
+        return f"symlink loop: links back to the folder '{_source(root, Path(real))}' that holds it"
+    try:
+        os.listdir(path)
+    except OSError as exc:
+        return f"folder cannot be read: {_strerror(exc)}"
+    return "is a folder, not a file"
+
+
+def _file_type(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "FIFO"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    return "special file"
+
+
+def _too_large(size: int, limit: int) -> str:
+    return f"too large: {_mb(size)} is over the {_mb(limit)} limit ({size:,} > {limit:,} bytes)"
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB"
+
+
+def _strerror(exc: OSError) -> str:
+    return (exc.strerror or str(exc)).lower()
+
+
+def _decode_utf8(data: bytes, skip) -> str:
+    """UTF-8 without the byte-order mark; offsets are into this decoded text."""
+    bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    try:
+        return data[bom:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        offset = bom + exc.start
+        raise skip(
+            f"not valid UTF-8 (byte 0x{data[offset]:02x} at offset {offset}):"
+            " save it as UTF-8 to index it"
+        ) from None
+
+
+def _html_text(data: bytes, skip) -> str:
+    """The page's main content, paragraphs separated by blank lines.
+
+    trafilatura puts one paragraph per line; a blank line between them gives the chunker the
+    same paragraph boundaries as plain-text sources. List items and table rows stay together.
+    """
+    import trafilatura  # lazy: ~0.3 s of imports, needed only for HTML sources
+
+    try:
+        extracted = trafilatura.extract(
+            data, include_comments=False, include_tables=True, include_images=False,
+            deduplicate=False,
+        )
+        if not extracted:  # short pages fall below trafilatura's notion of an article
+            extracted = trafilatura.html2txt(data)
+    except Exception as exc:  # trafilatura/lxml raise many types on malformed input
+        raise skip(f"HTML could not be parsed: {exc}") from None
+    out: list[str] = []
+    previous_grouped = False
+    for line in (extracted or "").splitlines():
+        if not line.strip():
+            continue
+        grouped = line.lstrip().startswith(("- ", "* ", "|"))
+        if out:
+            out.append("\n" if grouped and previous_grouped else "\n\n")
+        out.append(line.strip())
+        previous_grouped = grouped
+    return "".join(out)
+
+
+def _pdf_text(data: bytes, skip) -> tuple[str, tuple[int, ...]]:
+    import io
+
+    import pypdf  # lazy: needed only for PDF sources
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise skip("encrypted PDF: save an unencrypted copy to index it")
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except FileSkipped:
+        raise
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise skip(f"not a readable PDF: {exc}") from None
+    starts: list[int] = []
+    offset = 0
+    for text in pages:
+        starts.append(offset)
+        offset += len(text) + len(PAGE_SEPARATOR)
+    text = PAGE_SEPARATOR.join(pages)
+    if not text.strip():
+        raise skip("no extractable text in the PDF (scanned pages need OCR first)")
+    return text, tuple(starts)
