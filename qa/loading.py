@@ -258,10 +258,14 @@ def _file_type(mode: int) -> str:
 
 
 def _too_large(size: int, limit: int) -> str:
-    return f"too large: {_mb(size)} is over the {_mb(limit)} limit ({size:,} > {limit:,} bytes)"
+    return f"too large: {_human(size)} is over the {_human(limit)} limit"
 
 
-def _mb(n: int) -> str:
+def _human(n: int) -> str:
+    if n < 1024:
+        return f"{n} bytes"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KB"
     return f"{n / (1024 * 1024):.1f} MB"
 
 
@@ -295,8 +299,6 @@ def _html_text(data: bytes, skip) -> str:
             data, include_comments=False, include_tables=True, include_images=False,
             deduplicate=False,
         )
-        if not extracted:  # short pages fall below trafilatura's notion of an article
-            extracted = trafilatura.html2txt(data)
     except Exception as exc:  # trafilatura/lxml raise many types on malformed input
         raise skip(f"HTML could not be parsed: {exc}") from None
     out: list[str] = []
