@@ -7,9 +7,10 @@ never changed, so every offset downstream still points into the original file.
 
 The rules are general and keep by default: a line is dropped only on a positive signal.
 
-1. The text is cut into paragraphs at blank lines. A paragraph whose lines are all long is
-   hard-wrapped prose and judged as one segment; any other paragraph (a byline block, a menu,
-   a list of headlines) is judged line by line, since those mix content and chrome.
+1. The text is cut into paragraphs at blank lines. A hard-wrapped paragraph (lines filled to
+   about one width, running on from one line to the next) is judged as one segment; any
+   other paragraph (a byline block, a menu, a list of headlines) is judged line by line,
+   since those mix content and chrome. Markdown headings ("## About") are never chrome.
 2. Prose (enough words, ending like a sentence) is always kept, except a copyright notice.
 3. A short segment is dropped when it is: a copyright notice; a row of share buttons; a
    navigation label ("Privacy Policy", "View All Result"); a breadcrumb ("Home → Space");
@@ -105,7 +106,7 @@ _TEASER_HEADINGS = frozenset(
     related|related posts|related articles|related stories|related content|related links
     related news|related videos|related reading|related topics|recent news|recent posts
     recent articles|recent stories|latest|latest news|latest posts|latest articles
-    latest stories|more news|more stories|more articles|read next|read more|read also
+    latest stories|more news|more stories|more articles|read next|read also
     also read|see also|you may also like|you might also like|you may be interested in
     recommended|recommended for you|recommended stories|popular|popular posts
     popular stories|most popular|most read|most viewed|trending|trending now|top stories
@@ -170,7 +171,9 @@ def classify_blocks(text: str) -> list[Block]:
             keep, reason = False, "menu of links"
         elif i in teasers:
             keep, reason = False, "teaser (headline with byline or time stamp, repeated)"
-        elif not seg.prose and not seg.ends_sentence and counts[seg.key] > 1:
+        elif (
+            counts[seg.key] > 1 and not seg.prose and not seg.ends_sentence and not _is_meta(seg)
+        ):  # a byline or date may recur (the author's other articles) and still be content
             keep, reason = False, f"repeated line ({counts[seg.key]} times)"
         blocks.append(Block(seg.start, seg.end, keep, reason, seg.paragraph))
     return blocks
