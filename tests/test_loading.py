@@ -300,7 +300,8 @@ lunar soil, far less than in the Sahara desert.</p>
 def test_html_main_content_is_extracted_with_blank_lines_between_paragraphs(tmp_path):
     write(tmp_path / "moon.html", HTML)
     # A page whose text only JavaScript would render.
-    write(tmp_path / "app.htm", '<html><body><div id="root"></div><script>go()</script></body></html>')
+    app = '<html><body><div id="root"></div><script>go()</script></body></html>'
+    write(tmp_path / "app.htm", app)
     documents, skipped = load_sources(tmp_path)
     (document,) = documents
     assert document.kind == "html" and document.source == "moon.html"
