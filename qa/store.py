@@ -8,6 +8,7 @@ FAISS's `(D, I)` arrays with -1 padding are converted to `Hit`s here and go no f
 from __future__ import annotations
 
 import logging
+import os
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import NamedTuple
@@ -44,9 +45,9 @@ class VectorStore(ABC):
 class FaissStore(VectorStore):
     """Exact inner-product search (flat) below `hnsw_threshold` vectors, HNSW above it.
 
-    Flat search is exact and fast up to a few hundred thousand vectors on two cores
-    (tests/benchmarks/vector_store.py); past that HNSW keeps queries in milliseconds, with
-    efConstruction 128 for recall >= 0.96 (bench/FINDINGS.md).
+    Flat search is exact and takes a few milliseconds up to ~20,000 vectors on two cores;
+    past that HNSW keeps a question under a millisecond (tests/benchmarks/vector_store.py),
+    with efConstruction 128 for recall >= 0.96 on real embeddings (bench/FINDINGS.md).
     """
 
     HNSW_M = 32
@@ -92,7 +93,13 @@ class FaissStore(VectorStore):
         return cls(index)
 
     def search(self, queries: np.ndarray, k: int) -> list[list[Hit]]:
+        import faiss
+
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        # For one question FAISS splits the scan across OpenMP threads, and on a busy
+        # two-core machine their spin-waits made a 10k-vector search 15x slower (16 ms vs
+        # 1 ms). Batches still use every core.
+        faiss.omp_set_num_threads(1 if len(queries) < 8 else (os.cpu_count() or 1))
         k = min(k, self._index.ntotal)
         if k <= 0:
             return [[] for _ in queries]
