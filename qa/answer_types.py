@@ -1,8 +1,8 @@
 """What kind of thing a question asks for, and the spans of that kind in a sentence.
 
-Patterns, not a model: dates, years, numbers, money, percentages, measures and proper
-names cover the typed questions (who, when, where, how many, how much, which...). Other
-questions ("what", "why", "how") are answered with the whole sentence.
+Patterns, not a model: dates, years, clock times, scores, numbers, money, percentages,
+measures and proper names cover the typed questions (who, when, where, how many, how
+much, which team...). Other questions ("what", "why", "how") get a clause of the sentence.
 """
 
 from __future__ import annotations
@@ -26,53 +26,84 @@ _MONTH = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
     r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
 )
+_WEEKDAY = r"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day"
 _NUMBER_WORD = (
     r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
     r"fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|"
-    r"eighty|ninety|hundred|thousand|million|billion|dozen|several|first|second|third|"
-    r"fourth|fifth|sixth|seventh|eighth|ninth|tenth)"
+    r"eighty|ninety|hundred|thousand|million|billion|dozen|several)"
 )
 _SCALE = r"(?:\s(?:hundred|thousand|million|billion|trillion))?"
 _NUM = r"\d[\d,]*(?:\.\d+)?(?:[½¼¾])?"
+_DASH = r"[-–—]"
+_UNITS = (
+    r"km|kilometers?|kilometres?|miles?|m|meters?|metres?|feet|foot|ft|yards?|yd|inches?|"
+    r"cm|mm|kg|kilograms?|pounds|lbs?|tons?|tonnes?|mph|km/h|degrees?|°[CF]?|seconds?|"
+    r"minutes?|hours?|days?|weeks?|months?|years?|decades?|centuries?|points?|karat|acres?"
+)
 
 PATTERNS: dict[str, re.Pattern[str]] = {
     "date": re.compile(
-        rf"\b(?:{_MONTH}\s\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s\d{{4}})?|\d{{1,2}}\s{_MONTH}(?:\s\d{{4}})?|"
-        rf"{_MONTH}\s\d{{4}}|(?:1[0-9]|20)\d\d(?:s)?)\b"
+        rf"\b(?:(?:{_WEEKDAY},?\s)?{_MONTH}\s\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s\d{{4}})?|"
+        rf"\d{{1,2}}\s{_MONTH}(?:\s\d{{4}})?|{_MONTH}\s\d{{4}}|{_WEEKDAY}|"
+        rf"(?:1[0-9]|20)\d\d(?:s)?)\b"
     ),
     "year": re.compile(r"\b(?:1[0-9]|20)\d\d(?:s)?\b"),
+    "time": re.compile(r"\b\d{1,2}:\d\d(?:\s?[ap]\.?m\.?)?"),
+    "score": re.compile(rf"\b\d{{1,3}}\s?{_DASH}\s?\d{{1,3}}\b"),
     "money": re.compile(
-        rf"(?:(?:about|around|nearly|over|almost|roughly)\s)?[$€£¥]\s?{_NUM}{_SCALE}|\b{_NUM}{_SCALE}\s(?:dollars|euros|pounds|yen)\b"
+        rf"(?:(?:about|around|nearly|over|almost|roughly)\s)?[$€£¥]\s?{_NUM}{_SCALE}|"
+        rf"\b{_NUM}{_SCALE}\s(?:dollars|euros|pounds|yen)\b"
     ),
     "percent": re.compile(rf"\b{_NUM}\s?(?:%|percent\b|per cent\b)"),
-    "measure": re.compile(
-        rf"\b{_NUM}{_SCALE}[\s-]?(?:km|kilometers?|kilometres?|miles?|m|meters?|metres?|feet|foot|ft|"
-        r"yards?|inches?|cm|mm|kg|kilograms?|pounds|lbs?|tons?|tonnes?|mph|km/h|degrees?|°[CF]?|"
-        r"seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|centuries?)\b"
+    "measure": re.compile(rf"\b(?:{_NUM}|{_NUMBER_WORD}){_SCALE}[\s-]?(?:{_UNITS})\b", re.IGNORECASE),
+    "number": re.compile(
+        rf"(?<![\d:–-])\b(?:{_NUM}{_SCALE}|{_NUMBER_WORD}(?:[\s-]{_NUMBER_WORD})*)\b(?![:–]\d)",
+        re.IGNORECASE,
     ),
-    "number": re.compile(rf"\b(?:{_NUM}{_SCALE}|{_NUMBER_WORD}(?:[\s-]{_NUMBER_WORD})*)\b", re.IGNORECASE),
-    # Runs of capitalised words, allowing short joiners ("Bank of America", "Levi's").
+    # Runs of capitalised words (or numbers after one), allowing short joiners
+    # ("Bank of America", "Super Bowl XXXIII", "Levi's Stadium").
     "name": re.compile(
-        r"\b[A-Z][\w'’.&-]*(?:(?:\s(?:of|the|de|del|da|van|von|and|&|for))*\s[A-Z0-9][\w'’.&-]*)*"
+        r"\b[A-Z][\w'’.&-]*(?:(?:\s(?:of|the|de|del|da|van|von|for))*\s(?:[A-Z][\w'’.&-]*|\d+\b))*"
     ),
 }
 
+# Head nouns after "what"/"which" that ask for a proper name.
+_NAMED_HEADS = (
+    r"team|company|country|city|state|province|town|county|region|place|person|player|"
+    r"group|organi[sz]ation|agency|station|stadium|venue|network|channel|show|band|artist|"
+    r"singer|performer|musician|university|college|school|name|nation|league|conference|"
+    r"division|quarterback|coach|receiver|linebacker|lineman|kicker|official|president|"
+    r"commissioner|owner|leader|member|brand|magazine|newspaper|website|site|app|console|"
+    r"airline|company's|author|writer|director|actor|actress|game|trophy|award|party|"
+    r"river|mountain|island|continent|language|religion|museum|hotel|building|bridge|"
+    r"street|park|club|franchise|manufacturer|sponsor|broadcaster|studio|album|song|film|movie|book"
+)
+
 # Question cues, most specific first: (pattern, type). Checked on the lower-cased question.
 _CUES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"\bhow much (?:money|did|does|do|was|were|is|are|would|will|had|has)?\b.*\b(cost|pay|paid|spend|spent|worth|price|charge|earn|raise|fund|budget|revenue|fee)"), "money"),
+    (re.compile(r"\bhow much (?:money|did|does|do|was|were|is|are|would|will|had|has)?\b.*\b(?:cost|pay|paid|spend|spent|worth|price|charge|earn|raise|fund|budget|revenue|fee)"), "money"),
+    (re.compile(r"\bhow much money\b|\bwhat (?:was|is) the (?:cost|price)\b|\bhow much .*\$"), "money"),
+    (re.compile(r"\bhow much time\b|\bwhat time\b|\btime (?:on|left on) the clock\b"), "time"),
+    (re.compile(r"\bwhat (?:percentage|percent|share|proportion)\b|\bhow much of\b"), "percent"),
     (re.compile(r"\bhow much\b"), "number"),
-    (re.compile(r"\bwhat (?:percentage|percent|share|proportion)\b"), "percent"),
-    (re.compile(r"\bhow many\b"), "number"),
-    (re.compile(r"\bhow (?:long|far|tall|high|wide|deep|big|heavy|fast|old)\b"), "measure"),
-    (re.compile(r"\b(?:what|which|in what|by what|until what|since what) (?:year|decade|century)\b"), "year"),
+    (re.compile(r"\bhow ma?n?y\b"), "number"),
+    (re.compile(r"\bhow old\b|\bwhat age\b"), "number"),
+    (re.compile(r"\bhow (?:long|far|tall|high|wide|deep|big|heavy|fast)\b"), "measure"),
+    (re.compile(r"\b(?:final |half ?time )?score\b"), "score"),
+    (re.compile(r"\b(?:what|which) (?:year|decade|century|season)\b"), "year"),
     (re.compile(r"\b(?:what|which) (?:date|day|month)\b"), "date"),
-    (re.compile(r"^\s*when\b|\bwhen (?:did|was|were|is|will|does|do)\b"), "date"),
-    (re.compile(r"^\s*(?:who|whom|whose)\b|\bwho (?:is|was|were|did)\b"), "name"),
-    (re.compile(r"^\s*where\b|\bwhere (?:did|was|were|is|will|does|do)\b"), "name"),
-    (re.compile(r"\b(?:which|what) (?:[a-z]+ ){0,2}(?:team|company|country|city|state|person|player|group|organization|organisation|agency|station|stadium|network|band|artist|university|school|name|nation|league|conference)\b"), "name"),
-    (re.compile(r"^\s*which\b"), "name"),
-    (re.compile(r"\bwhat (?:number|score|amount)\b"), "number"),
+    (re.compile(r"^\s*when\b|\bwhen (?:did|was|were|is|will|does|do|are)\b"), "date"),
+    (re.compile(r"^\s*(?:who|whom|whose)\b|\b(?:who|whom) (?:is|was|were|did|had|has|will)\b|,\s*who\b"), "name"),
+    (re.compile(r"^\s*where\b|\bwhere (?:did|was|were|is|will|does|do|are)\b"), "name"),
+    (re.compile(rf"\b(?:which|what|whic)\b(?: [\w'’-]+){{0,3}}? (?:{_NAMED_HEADS})s?\b"), "name"),
+    (re.compile(r"\b(?:last|first|full) name\b|\bwhat (?:is|was) (?:it|he|she|they) called\b"), "name"),
+    (re.compile(r"^\s*(?:which|whic)\b"), "name"),
+    (re.compile(r"\bwhat (?:number|amount)\b"), "number"),
 ]
+
+# "what Super Bowl...", "which NFL team...": a capitalised word right after the question
+# word asks for a proper name (checked on the original casing).
+_CAPITALISED_AFTER = re.compile(r"\b(?:[Ww]hat|[Ww]hich|[Ww]hic) (?:[A-Z][\w'’-]*)")
 
 
 def question_type(question: str) -> AnswerType:
@@ -80,25 +111,66 @@ def question_type(question: str) -> AnswerType:
     for pattern, name in _CUES:
         if pattern.search(q):
             return AnswerType(name)
+    if _CAPITALISED_AFTER.search(question):
+        return AnswerType("name")
     return OTHER
 
 
-# Spans of these types also satisfy a question of the key's type.
+# Spans of these types also satisfy a question of the key's type, best first.
 _ACCEPTS = {
     "date": ("date",),
     "year": ("year",),
+    "time": ("time",),
+    "score": ("score",),
     "money": ("money",),
     "percent": ("percent",),
     "measure": ("measure",),
-    "number": ("money", "percent", "measure", "number"),
+    "number": ("money", "percent", "number"),
     "name": ("name",),
 }
+
+# Capitalised only because they start a sentence or a title: never the start of a name.
+_NOT_NAME_START = frozenset(
+    """
+    a an the in on at by for from with without of to as after before during despite since
+    until while when where who whom whose which what why how this that these those there
+    their its his her he she it they we i you our your my if but and or nor so yet also
+    although though because however meanwhile then later both each every all some many
+    most more other another such no not one two three four five first second third
+    following under over into onto upon through throughout between among against about
+    """.split()
+)
+
+
+def _name_spans(text: str) -> list[tuple[int, int]]:
+    """Capitalised runs, minus leading words that are capitalised only by position."""
+    spans = []
+    for m in PATTERNS["name"].finditer(text):
+        a, b = m.span()
+        # Drop leading function words ("In Santa Clara" -> "Santa Clara").
+        while True:
+            word = re.match(r"[\w'’.&-]+", text[a:b])
+            if not word or word.group().lower().rstrip(".") not in _NOT_NAME_START:
+                break
+            rest = re.match(r"[\w'’.&-]+\s+", text[a:b])
+            if not rest:
+                a = b
+                break
+            a += rest.end()
+        while b > a and text[b - 1] in ".,;:'’":
+            b -= 1
+        if b > a and text[a].isupper():
+            spans.append((a, b))
+    return spans
 
 
 def candidate_spans(kind: AnswerType, text: str) -> list[tuple[int, int]]:
     """Spans of `text` that could answer a question of `kind`; longest first on overlap."""
     spans: list[tuple[int, int]] = []
     for name in _ACCEPTS.get(kind.name, ()):
+        if name == "name":
+            spans.extend(_name_spans(text))
+            continue
         for m in PATTERNS[name].finditer(text):
             a, b = m.span()
             while b > a and text[b - 1] in ".,;:'’":

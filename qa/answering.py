@@ -3,18 +3,22 @@
 No trained reader model is available offline, so the answer is found in three steps:
 1. every sentence of the top passages is scored by its cosine to the question (sentence
    vectors pooled at index time, so nothing is embedded here), its IDF-weighted overlap
-   with the question's words, and the score of its passage;
-2. in the best sentences, when the question asks for a specific thing (who, when, how
-   many...), candidate spans of that type are scored by their distance to the words the
-   question and sentence share; otherwise the sentence itself is the answer;
-3. a confidence is computed from the evidence, and below the threshold (config) the
-   pipeline abstains and says why.
+   with the question's words, the score of its passage relative to the best one, and
+   whether it holds a span of the asked-for type (who, when, how many...);
+2. in the best sentences, candidate spans of that type are scored by their distance to
+   the words the question and sentence share (the question's own words are never the
+   answer); untyped questions get the clause that continues past the shared words, or
+   the sentence;
+3. a confidence is computed from the evidence (share of the question's rare words the
+   sentence holds, cosine, type present), and below the threshold (config) the pipeline
+   abstains and names the question words nothing in the sources mentions.
 Every span is cut from the document text, so answers are verbatim by construction.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +27,16 @@ from qa.answer_types import AnswerType, candidate_spans, question_type
 from qa.config import AskSettings
 from qa.lexical import terms
 from qa.types import Answer, Candidate, Citation, Passage
+
+# Sentence score weights, fitted on the dev sets (a softmax ranker over these features
+# put cosine and overlap about equal, the passage's relative score below them).
+W_COSINE = 0.45
+W_OVERLAP = 0.45
+W_PASSAGE = 0.15
+W_TYPE = 0.12  # the sentence holds a span of the asked-for type
+SPANS_FROM = 4  # sentences whose spans compete for the answer
+_WORD = re.compile(r"\w[\w'’.-]*\w|\w")
+_CLAUSE_BREAK = re.compile(r"[,;:()\"“”]|\s[–—-]\s|\b(?:which|who|while|whereas|after|before|when)\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +78,9 @@ class _Idf:
     def __call__(self, word: str) -> float:
         return self.idf.get(word, self.unseen)
 
+    def known(self, word: str) -> bool:
+        return word in self.idf
+
 
 def _idf_of(index) -> _Idf:
     idf = getattr(index, "_qa_idf", None)
@@ -73,10 +90,25 @@ def _idf_of(index) -> _Idf:
     return idf
 
 
+def _words(text: str) -> list[tuple[int, int, str | None]]:
+    """Every word of `text` as (start, end, stem), stem None for stop words."""
+    out = []
+    for m in _WORD.finditer(text):
+        stems = terms(m.group())
+        out.append((m.start(), m.end(), stems[0] if len(stems) == 1 else (" ".join(stems) or None)))
+    return out
+
+
 def _score_sentences(
-    question_words: set[str], query_vector: np.ndarray, passages: list[Passage], index, idf: _Idf
+    question_words: set[str],
+    query_vector: np.ndarray,
+    passages: list[Passage],
+    index,
+    idf: _Idf,
+    kind: AnswerType,
 ) -> list[_ScoredSentence]:
     total_idf = sum(idf(w) for w in question_words) or 1.0
+    top = max((p.score for p in passages), default=0.0) or 1.0
     seen: dict[int, _ScoredSentence] = {}
     for passage in passages:
         rows = index.sentence_rows_within(passage.source, passage.start, passage.end)
@@ -84,38 +116,100 @@ def _score_sentences(
             continue
         vectors = index.sentence_vectors[rows.start : rows.stop].astype(np.float32)
         cosines = vectors @ query_vector
+        relative = passage.score / top
         for k, row in enumerate(rows):
+            if row in seen and seen[row].passage_score >= relative:
+                continue
             overlap = sum(idf(w) for w in question_words & idf.sentence_terms[row]) / total_idf
             cosine = float(cosines[k])
-            score = 0.45 * cosine + 0.35 * overlap + 0.20 * passage.score
-            if row not in seen or seen[row].score < score:
-                seen[row] = _ScoredSentence(row, score, cosine, overlap, passage.score)
+            score = W_COSINE * cosine + W_OVERLAP * overlap + W_PASSAGE * relative
+            if kind.typed and _typed_spans(kind, index.sentence_list[row].text, question_words):
+                score += W_TYPE
+            seen[row] = _ScoredSentence(row, score, cosine, overlap, relative)
     return sorted(seen.values(), key=lambda s: (-s.score, s.row))
 
 
-def _best_span(question: str, kind: AnswerType, sentence_text: str, question_words: set[str]):
-    """The best typed span inside the sentence, as (start, end) relative to it, or None."""
-    spans = candidate_spans(kind, sentence_text)
-    if not spans:
-        return None
-    sentence_words = set(terms(sentence_text))
-    lowered = sentence_text.lower()
-    anchors = [lowered.find(w) for w in question_words if w in sentence_words]
-    anchors = [a for a in anchors if a >= 0]
+def _typed_spans(kind: AnswerType, text: str, question_words: set[str]) -> list[tuple[int, int]]:
+    """Spans of the asked-for type that are not made only of the question's words."""
+    out = []
+    for a, b in candidate_spans(kind, text):
+        words = set(terms(text[a:b]))
+        if not words or not words <= question_words:
+            out.append((a, b))
+    return out
 
-    def score(span: tuple[int, int]) -> tuple[float, int]:
-        text = sentence_text[span[0] : span[1]]
-        words = set(terms(text))
-        if words and words <= question_words:
-            return (-1e9, span[0])  # the question's own words are not its answer
-        penalty = len(words & question_words)
-        distance = min((abs(a - span[0]) for a in anchors), default=0)
-        return (-distance / 40.0 - penalty, -span[0])
 
-    best = max(spans, key=score)
-    if score(best)[0] <= -1e8:
-        return None
-    return best
+def _anchors(words: list[tuple[int, int, str | None]], question_words: set[str]) -> list[int]:
+    """Indices of the sentence's words that the question also has."""
+    return [i for i, (_, _, stem) in enumerate(words) if stem and stem in question_words]
+
+
+def _span_score(
+    span: tuple[int, int],
+    words: list[tuple[int, int, str | None]],
+    anchors: list[int],
+    question_words: set[str],
+    kind: AnswerType,
+    idf: _Idf,
+) -> float:
+    """How answer-like a span's placement is: close to the question's rare words (each
+    word counted once, at its nearest occurrence), not made of them."""
+    inside = [i for i, (a, b, _) in enumerate(words) if a >= span[0] and b <= span[1]]
+    stems = [words[i][2] for i in inside if words[i][2]]
+    shared = sum(1 for s in stems if s in question_words) / max(1, len(stems))
+    nearest: dict[str, int] = {}
+    if inside:
+        for i in anchors:
+            if inside[0] <= i <= inside[-1]:
+                continue
+            d = min(abs(i - inside[0]), abs(i - inside[-1]))
+            stem = words[i][2]
+            if stem not in nearest or d < nearest[stem]:
+                nearest[stem] = d
+    total = sum(idf(w) for w in question_words) or 1.0
+    closeness = sum(idf(w) / (1.0 + d) for w, d in nearest.items()) / total
+    score = closeness - 0.6 * shared
+    if kind.name == "name" and len(inside) == 1 and words[inside[0]][0] == 0:
+        score -= 0.3  # a lone capitalised first word is usually capitalised by position
+    return score
+
+
+def _clause(text: str, words: list[tuple[int, int, str | None]], anchors: list[int]) -> tuple[int, int]:
+    """For untyped questions: the stretch after the last run of shared words up to the
+    next clause break, when it is short and clearly separate; else the whole sentence."""
+    if not anchors:
+        return (0, len(text))
+    last = anchors[-1]
+    start = words[last][1]
+    if last + 1 >= len(words):
+        return (0, len(text))
+    rest = text[start:]
+    cut = _CLAUSE_BREAK.search(rest, 1)
+    end = start + (cut.start() if cut else len(rest))
+    a, b = start, end
+    while a < b and not text[a].isalnum():
+        a += 1
+    while b > a and not text[b - 1].isalnum():
+        b -= 1
+    n = len(_WORD.findall(text[a:b]))
+    if 1 <= n <= 8:
+        return (a, b)
+    return (0, len(text))
+
+
+def _spans_in(
+    sentence_text: str, kind: AnswerType, question_words: set[str], untyped_clause: bool, idf: _Idf
+) -> list[tuple[tuple[int, int], float]]:
+    """Candidate answer spans of one sentence with their span scores, best first."""
+    words = _words(sentence_text)
+    anchors = _anchors(words, question_words)
+    if kind.typed:
+        spans = _typed_spans(kind, sentence_text, question_words)
+        scored = [(s, _span_score(s, words, anchors, question_words, kind, idf)) for s in spans]
+        return sorted(scored, key=lambda x: (-x[1], x[0]))
+    if untyped_clause:
+        return [(_clause(sentence_text, words, anchors), 0.0)]
+    return [((0, len(sentence_text)), 0.0)]
 
 
 def answer_question(
@@ -133,37 +227,24 @@ def answer_question(
     idf = _idf_of(index)
     question_words = set(terms(question))
     kind = question_type(question)
-    scored = _score_sentences(question_words, query_vector, passages[: settings.read_k], index, idf)
+    read = passages[: max(1, settings.read_k)]
+    scored = _score_sentences(question_words, query_vector, read, index, idf, kind)
     if not scored:
-        return Answer(question, None, reason="no sentence in the sources relates to the question", passages=tuple(passages))
-
-    candidates: list[Candidate] = []
-    for s in scored[: max(1, alternatives) * 2]:
-        sentence = index.sentence_list[s.row]
-        span = _best_span(question, kind, sentence.text, question_words) if kind.typed else None
-        start, end = (sentence.start + span[0], sentence.start + span[1]) if span else (sentence.start, sentence.end)
-        if kind.typed and span is None:
-            score = s.score * 0.8  # the asked-for type is absent: weaker evidence
-        else:
-            score = s.score
-        evidence = make_citation(index, sentence.source, sentence.start, sentence.end)
-        citation = make_citation(index, sentence.source, start, end)
-        if any(c.citation.text.lower() == citation.text.lower() for c in candidates):
-            continue
-        candidates.append(Candidate(citation.text, citation, evidence, float(score)))
-    candidates.sort(key=lambda c: -c.score)
-    best = candidates[0]
-    confidence = float(max(0.0, min(1.0, best.score)))
-    if confidence < settings.abstain_threshold:
-        missing = sorted(question_words - set(terms(best.evidence.text)))
-        reason = (
-            f"nothing in the sources mentions {', '.join(missing[:4])}"
-            if missing
-            else "the closest passages do not answer the question"
+        return Answer(
+            question, None, reason="no sentence in the sources relates to the question",
+            passages=tuple(passages),
         )
-        return Answer(question, None, confidence=confidence, reason=reason, passages=tuple(passages))
-    also = _also_in(best, scored, index)
-    best = Candidate(best.text, best.citation, best.evidence, best.score, also)
+
+    candidates = _candidates(scored, index, kind, question_words, settings, max(1, alternatives), idf)
+    best = candidates[0]
+    confidence = _confidence(scored[0], question_words, idf, kind, best)
+    if confidence < settings.abstain_threshold:
+        return Answer(
+            question, None, confidence=confidence,
+            reason=_abstain_reason(question, question_words, scored[0], idf),
+            passages=tuple(passages),
+        )
+    best = Candidate(best.text, best.citation, best.evidence, best.score, _also_in(best, scored, index))
     return Answer(
         question,
         best,
@@ -173,17 +254,88 @@ def answer_question(
     )
 
 
+def _candidates(
+    scored: list[_ScoredSentence],
+    index,
+    kind: AnswerType,
+    question_words: set[str],
+    settings: AskSettings,
+    wanted: int,
+    idf: _Idf,
+) -> list[Candidate]:
+    """Answer candidates from the best sentences, best first, without repeated texts.
+
+    Typed spans compete across the top sentences: a slightly lower sentence whose span
+    sits right next to the question's words beats a vague one in the top sentence.
+    """
+    pool: list[tuple[float, int, tuple[int, int], _ScoredSentence]] = []
+    for rank, s in enumerate(scored[: max(SPANS_FROM, wanted + 1)]):
+        text = index.sentence_list[s.row].text
+        spans = _spans_in(text, kind, question_words, settings.untyped_clause, idf)
+        if not spans:
+            spans = [((0, len(text)), -0.25)]  # the asked-for type is absent: weaker
+        for k, (span, span_score) in enumerate(spans[:3]):
+            pool.append((s.score + settings.span_weight * span_score, rank * 10 + k, span, s))
+    pool.sort(key=lambda x: (-x[0], x[1]))
+    out: list[Candidate] = []
+    seen: set[str] = set()
+    for score, _, (a, b), s in pool:
+        sentence = index.sentence_list[s.row]
+        citation = make_citation(index, sentence.source, sentence.start + a, sentence.start + b)
+        key = " ".join(citation.text.lower().split())
+        if key in seen:
+            continue
+        seen.add(key)
+        evidence = make_citation(index, sentence.source, sentence.start, sentence.end)
+        out.append(Candidate(citation.text, citation, evidence, float(score)))
+        if len(out) > wanted:
+            break
+    return out
+
+
+def _confidence(
+    top: _ScoredSentence, question_words: set[str], idf: _Idf, kind: AnswerType, best: Candidate
+) -> float:
+    """How well the evidence supports an answer, in [0, 1].
+
+    Off-topic questions share few rare words with any sentence and sit far from it in
+    vector space; a typed question whose type is nowhere in the evidence is weaker.
+    """
+    rare = [w for w in question_words if idf(w) >= 1.0] or list(question_words)
+    known = sum(idf(w) for w in rare if idf.known(w)) / (sum(idf(w) for w in rare) or 1.0)
+    value = 0.5 * top.cosine + 0.3 * top.overlap + 0.2 * known
+    if kind.typed and best.citation == best.evidence:
+        value -= 0.05
+    return float(max(0.0, min(1.0, value)))
+
+
+def _abstain_reason(question: str, question_words: set[str], top: _ScoredSentence, idf: _Idf) -> str:
+    """'nothing in the sources mentions X', naming the question's own words."""
+    missing = [w for w in question_words if not idf.known(w)]
+    if not missing:
+        return "the closest passages do not answer the question"
+    names: list[str] = []
+    for m in _WORD.finditer(question):
+        stems = terms(m.group())
+        if stems and stems[0] in missing and m.group() not in names:
+            names.append(m.group())
+    names = names[:4]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+    return f"nothing in the sources mentions {listed}"
+
+
 def _also_in(best: Candidate, scored: list[_ScoredSentence], index) -> tuple[Citation, ...]:
-    """The same answer text in well-scored sentences of other files."""
-    needle = best.text.lower()
+    """The same answer text in well-scored sentences of other files, one per file."""
+    needle = re.compile(re.escape(best.text), re.IGNORECASE)
     out: dict[str, Citation] = {}
-    for s in scored[:10]:
+    for s in scored[:12]:
         sentence = index.sentence_list[s.row]
         if sentence.source == best.citation.source or sentence.source in out:
             continue
-        at = sentence.text.lower().find(needle)
-        if at >= 0 and s.score >= 0.6 * best.score:
+        # Searched in the original text (not a lower-cased copy, whose length may differ).
+        found = needle.search(sentence.text)
+        if found and s.score >= 0.5 * best.score:
             out[sentence.source] = make_citation(
-                index, sentence.source, sentence.start + at, sentence.start + at + len(best.text)
+                index, sentence.source, sentence.start + found.start(), sentence.start + found.end()
             )
     return tuple(out.values())

@@ -30,11 +30,15 @@ class Retriever(ABC):
 
 class HybridRetriever(Retriever):
     CANDIDATES = 50  # from each side; fusion re-ranks their union
+    RESCORED = 30  # best fused candidates whose sentences are compared with the question
 
-    def __init__(self, index, embedder: Embedder, *, dense_weight: float = 0.5):
+    def __init__(
+        self, index, embedder: Embedder, *, dense_weight: float = 0.5, sentence_weight: float = 1.0
+    ):
         self.index = index
         self.embedder = embedder
         self.dense_weight = dense_weight
+        self.sentence_weight = sentence_weight
 
     def retrieve(self, question, k, *, query_vector=None):
         index = self.index
@@ -50,6 +54,8 @@ class HybridRetriever(Retriever):
         best_lexical = float(lexical.max()) if len(lexical) else 0.0
         lexical_norm = lexical[rows] / best_lexical if best_lexical > 0 else np.zeros(len(rows))
         fused = self.dense_weight * cosine + (1 - self.dense_weight) * lexical_norm
+        if self.sentence_weight:
+            fused = fused + self.sentence_weight * self._best_sentence_cosines(rows, fused, query)
         # Stable tie-breaking: equal scores keep index order.
         order = np.lexsort((rows, -fused))[:k]
         return [
@@ -62,3 +68,19 @@ class HybridRetriever(Retriever):
             )
             for i in order
         ]
+
+    def _best_sentence_cosines(self, rows: np.ndarray, fused: np.ndarray, query: np.ndarray) -> np.ndarray:
+        """Each candidate's best sentence cosine (0 outside the RESCORED best).
+
+        A chunk's vector averages all its sentences, so a paragraph with one sentence that
+        answers the question and five that do not ranks low on chunk cosine alone.
+        """
+        index = self.index
+        out = np.zeros(len(rows), dtype=np.float32)
+        for i in np.argsort(-fused, kind="stable")[: self.RESCORED]:
+            chunk = index.chunks[rows[i]]
+            span = index.sentence_rows_within(chunk.source, chunk.start, chunk.end)
+            if len(span):
+                vectors = index.sentence_vectors[span.start : span.stop].astype(np.float32)
+                out[i] = float((vectors @ query).max())
+        return out
