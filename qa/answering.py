@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -35,6 +36,18 @@ W_OVERLAP = 0.45
 W_PASSAGE = 0.15
 W_TYPE = 0.12  # the sentence holds a span of the asked-for type
 SPANS_FROM = 4  # sentences whose spans compete for the answer
+ENTITY_CONTEXT = 8  # best sentences in which the question's names are looked for
+# Words that shape a question without saying what it is about; not in every stop list.
+_QUESTION_FORM_WORDS = (
+    "what which who whom whose when where why how do does did should would could can "
+    "will shall may might must is are was were has have had"
+)
+
+
+@lru_cache(maxsize=1)
+def _question_form() -> frozenset[str]:
+    return frozenset(terms(_QUESTION_FORM_WORDS)) | frozenset(_QUESTION_FORM_WORDS.split())
+
 _WORD = re.compile(r"\w[\w'’.-]*\w|\w")
 _CLAUSE_BREAK = re.compile(r"[,;:()\"“”]|\s[–—-]\s|\b(?:which|who|while|whereas|after|before|when)\b")
 
@@ -225,7 +238,7 @@ def answer_question(
     if not passages:
         return Answer(question, None, reason="the index holds no passages to answer from")
     idf = _idf_of(index)
-    question_words = set(terms(question))
+    question_words = set(terms(question)) - _question_form()
     kind = question_type(question)
     read = passages[: max(1, settings.read_k)]
     scored = _score_sentences(question_words, query_vector, read, index, idf, kind)
@@ -237,7 +250,7 @@ def answer_question(
 
     candidates = _candidates(scored, index, kind, question_words, settings, max(1, alternatives), idf)
     best = candidates[0]
-    confidence = _confidence(scored[0], question_words, idf, kind, best)
+    confidence = _confidence(question, scored, question_words, idf, kind, best)
     if confidence < settings.abstain_threshold:
         return Answer(
             question, None, confidence=confidence,
@@ -293,17 +306,40 @@ def _candidates(
     return out
 
 
+def _entities(question: str) -> set[str]:
+    """Stems of the question's capitalised words past its first: the names it is about."""
+    out: set[str] = set()
+    for m in list(_WORD.finditer(question))[1:]:
+        if m.group()[0].isupper():
+            out.update(terms(m.group()))
+    return out
+
+
 def _confidence(
-    top: _ScoredSentence, question_words: set[str], idf: _Idf, kind: AnswerType, best: Candidate
+    question: str,
+    scored: list[_ScoredSentence],
+    question_words: set[str],
+    idf: _Idf,
+    kind: AnswerType,
+    best: Candidate,
 ) -> float:
     """How well the evidence supports an answer, in [0, 1].
 
     Off-topic questions share few rare words with any sentence and sit far from it in
-    vector space; a typed question whose type is nowhere in the evidence is weaker.
+    vector space; a question about a name that none of the best sentences mentions is
+    about something else; a typed question whose type is absent from the evidence is weaker.
     """
+    top = scored[0]
     rare = [w for w in question_words if idf(w) >= 1.0] or list(question_words)
     known = sum(idf(w) for w in rare if idf.known(w)) / (sum(idf(w) for w in rare) or 1.0)
     value = 0.5 * top.cosine + 0.3 * top.overlap + 0.2 * known
+    entities = _entities(question) & question_words
+    if entities:
+        near: set[str] = set()
+        for s in scored[:ENTITY_CONTEXT]:
+            near |= idf.sentence_terms[s.row]
+        absent = sum(idf(w) for w in entities - near) / sum(idf(w) for w in entities)
+        value -= 0.2 * absent
     if kind.typed and best.citation == best.evidence:
         value -= 0.05
     return float(max(0.0, min(1.0, value)))
