@@ -103,13 +103,19 @@ def _idf_of(index) -> _Idf:
     return idf
 
 
-def _words(text: str) -> list[tuple[int, int, str | None]]:
+@lru_cache(maxsize=16_384)  # sentences recur across questions; stemming is the cost
+def _words(text: str) -> tuple[tuple[int, int, str | None], ...]:
     """Every word of `text` as (start, end, stem), stem None for stop words."""
     out = []
     for m in _WORD.finditer(text):
         stems = terms(m.group())
         out.append((m.start(), m.end(), stems[0] if len(stems) == 1 else (" ".join(stems) or None)))
-    return out
+    return tuple(out)
+
+
+@lru_cache(maxsize=65_536)
+def _spans_with_terms(kind: AnswerType, text: str) -> tuple[tuple[int, int, frozenset[str]], ...]:
+    return tuple((a, b, frozenset(terms(text[a:b]))) for a, b in candidate_spans(kind, text))
 
 
 def _score_sentences(
@@ -144,12 +150,7 @@ def _score_sentences(
 
 def _typed_spans(kind: AnswerType, text: str, question_words: set[str]) -> list[tuple[int, int]]:
     """Spans of the asked-for type that are not made only of the question's words."""
-    out = []
-    for a, b in candidate_spans(kind, text):
-        words = set(terms(text[a:b]))
-        if not words or not words <= question_words:
-            out.append((a, b))
-    return out
+    return [(a, b) for a, b, words in _spans_with_terms(kind, text) if not words or not words <= question_words]
 
 
 def _anchors(words: list[tuple[int, int, str | None]], question_words: set[str]) -> list[int]:

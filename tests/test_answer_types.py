@@ -1,0 +1,78 @@
+"""Question typing and answer-type span patterns, on small hand-written sentences."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from qa.answer_types import candidate_spans, question_type
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How many moons does Mars have?", "number"),
+        ("How may yards did he run?", "number"),
+        ("How old was the captain?", "number"),
+        ("How much did the bridge cost?", "money"),
+        ("What percentage of voters agreed?", "percent"),
+        ("How long is the river?", "measure"),
+        ("In what year did the mill close?", "year"),
+        ("For what season was the award given?", "year"),
+        ("When did the ferry sink?", "date"),
+        ("What was the final score?", "score"),
+        ("How much time was left on the clock?", "time"),
+        ("Who founded the bakery?", "name"),
+        ("Where was the lighthouse built?", "name"),
+        ("Which company built the engine?", "name"),
+        ("What team won the cup?", "name"),
+        ("What was the last name of the keeper?", "name"),
+        ("In what Dutch city was she born?", "name"),
+        ("Which of the two was older?", "name"),
+        ("Why did the bakery close?", "other"),
+        ("What did the keeper do at night?", "other"),
+    ],
+)
+def test_question_type(question, kind):
+    assert question_type(question).name == kind
+
+
+def _texts(kind: str, sentence: str) -> list[str]:
+    return [sentence[a:b] for a, b in candidate_spans(question_type(kind), sentence)]
+
+
+def test_spans_of_each_type():
+    assert _texts("When did it open?", "It opened on March 3, 1921 after a delay.") == ["March 3, 1921"]
+    assert _texts("In what year did it open?", "It opened in 1921, not 1920.") == ["1921", "1920"]
+    assert "$4.5 million" in _texts("How much did it cost?", "The mill cost $4.5 million to build.")
+    assert _texts("What percentage agreed?", "About 45% agreed.") == ["45%"]
+    assert _texts("How long is it?", "The pier is 300 feet long.") == ["300 feet"]
+    assert _texts("What was the final score?", "They won 24–10 at home.") == ["24–10"]
+    assert _texts("How much time was left?", "With 4:51 left, they scored.") == ["4:51"]
+
+
+def test_number_spans_prefer_the_longest_and_skip_scores_and_times():
+    spans = _texts("How many people came?", "Some 12,000 people came; the score was 3–1 at 4:51.")
+    assert spans == ["12,000"]
+    assert _texts("How many were there?", "There were twenty-one of them.") == ["twenty-one"]
+
+
+def test_name_spans_drop_words_capitalised_by_position():
+    spans = _texts("Who built it?", "In 1890 the keeper Anna de Vries built it with Bank of Holland.")
+    assert "Anna de Vries" in spans
+    assert "Bank of Holland" in spans
+    assert not any(s.startswith("In") for s in spans)
+    assert _texts("Who won?", "After the game, Super Bowl XXXIII went to Denver.") == ["Super Bowl XXXIII", "Denver"]
+
+
+def test_untyped_questions_have_no_typed_spans():
+    assert candidate_spans(question_type("Why did it close?"), "It closed in 1921 because of Anna.") == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=200), st.sampled_from(["Who?", "When?", "How many?", "How much did it cost?", "What score?"]))
+def test_spans_are_ordered_disjoint_and_inside_the_text(text, question):
+    spans = candidate_spans(question_type(question), text)
+    for a, b in spans:
+        assert 0 <= a < b <= len(text)
+    assert all(x[1] <= y[0] for x, y in zip(spans, spans[1:]))
