@@ -104,7 +104,9 @@ class Pipeline:
         if warm_up:  # pay the model load here, not in the first question's latency
             warm_up()
         settings = AskSettings.load(index_dir)
-        retriever = HybridRetriever(index, embedder, dense_weight=settings.dense_weight)
+        retriever = HybridRetriever(
+            index, embedder, dense_weight=settings.dense_weight, sentence_weight=settings.sentence_weight
+        )
         return cls(index, retriever, embedder, settings, report)
 
     @property
