@@ -395,9 +395,20 @@ def build_index(
                 continue
             (changed if old else added).append(info.source)
             to_embed.append(loaded)
-        removed = sorted(set(old_files) - set(kept) - set(changed))
 
-        if not kept and not to_embed:
+        chunker = Chunker(settings, embedder.count_word_pieces, embedder.max_word_pieces)
+        fresh: list[tuple[Document, list[Sentence], list[Chunk]]] = []
+        for document in to_embed:
+            sentences, chunks = chunker.chunk(document.text, document.source, content_spans(document.text))
+            if not chunks:  # all of it was boilerplate or symbols: nothing to search
+                skipped.append(Skipped(document.source, "no text left after removing boilerplate"))
+                for names in (added, changed):
+                    if document.source in names:
+                        names.remove(document.source)
+                continue
+            fresh.append((document, sentences, chunks))
+        removed = sorted(set(old_files) - set(kept) - set(added) - set(changed))
+        if not kept and not fresh:
             reasons = "; ".join(f"{s.source}: {s.reason}" for s in skipped[:5]) or "no files"
             raise SourcesError(
                 f"nothing to index in {sources} ({reasons}): add .txt, .md, .html or .pdf files"
@@ -408,11 +419,6 @@ def build_index(
                 time.perf_counter() - started, unchanged=tuple(unchanged), skipped=tuple(skipped),
             )
 
-        chunker = Chunker(settings, embedder.count_word_pieces, embedder.max_word_pieces)
-        fresh: list[tuple[Document, list[Sentence], list[Chunk]]] = []
-        for document in to_embed:
-            sentences, chunks = chunker.chunk(document.text, document.source, content_spans(document.text))
-            fresh.append((document, sentences, chunks))
         total = sum(len(c) for _, _, c in fresh)
         done = 0
 

@@ -68,6 +68,8 @@ class LexicalIndex:
     def load(cls, directory: Path, size: int) -> LexicalIndex:
         import bm25s
 
+        if size == 0:
+            return cls(None, 0)
         try:
             bm25 = bm25s.BM25.load(str(directory / BM25_DIR), allow_pickle=False)
         except (OSError, ValueError, KeyError) as exc:

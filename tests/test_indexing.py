@@ -245,3 +245,14 @@ def test_real_model_index_of_the_seeds(tmp_path, real_embedder):
     assert all(real_embedder.count_word_pieces(c.text) <= 254 for c in index.chunks)
     np.testing.assert_allclose(np.linalg.norm(index.embeddings, axis=1), 1.0, atol=1e-3)
     np.testing.assert_allclose(np.linalg.norm(index.sentence_vectors.astype(np.float32), axis=1), 1.0, atol=1e-2)
+
+
+def test_a_file_that_is_all_boilerplate_is_skipped_with_a_reason(tmp_path, fake_embedder):
+    sources = tmp_path / "src"
+    sources.mkdir()
+    (sources / "a.txt").write_text("Pluto was reclassified as a dwarf planet in 2006.\n")
+    (sources / "menu.txt").write_text("• • •\n---\n: :\n")
+    report = build(sources, tmp_path / "idx", fake_embedder)
+    assert report.added == ("a.txt",)
+    assert [(s.source, s.reason) for s in report.skipped] == [("menu.txt", "no text left after removing boilerplate")]
+    assert set(load_index(tmp_path / "idx", embedder=fake_embedder).documents) == {"a.txt"}
