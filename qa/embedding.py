@@ -13,6 +13,7 @@ import os
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -21,6 +22,19 @@ from qa.config import MODEL_ID
 from qa.errors import ModelUnavailableError
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenVectors:
+    """A text's contextual token vectors (unit rows) and where each token stands in it.
+
+    Answering compares them with the question's own token vectors (late interaction,
+    ColBERT's MaxSim): a paraphrase shares few words with the question but its tokens
+    still align with the question's.
+    """
+
+    vectors: np.ndarray  # (n, dim) float32
+    spans: np.ndarray  # (n, 2) int64 character offsets (start, end) into the text
 
 
 class Embedder(ABC):
@@ -58,6 +72,24 @@ class Embedder(ABC):
             for text, text_spans in zip(texts, spans)
         ]
         return vectors, span_vectors
+
+    def embed_with_tokens(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        *,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray], list[TokenVectors] | None]:
+        """`embed_with_spans`, plus each text's token vectors when the model exposes them.
+
+        The default has none (None): answering then does without late interaction.
+        """
+        vectors, span_vectors = self.embed_with_spans(texts, spans, on_batch=on_batch)
+        return vectors, span_vectors, None
+
+    def embed_query(self, text: str) -> tuple[np.ndarray, TokenVectors | None]:
+        """A question's vector, and its token vectors from the same pass when available."""
+        return self.embed([text])[0], None
 
 
 def _model_path() -> str:
@@ -190,7 +222,12 @@ class SentenceTransformerEmbedder(Embedder):
         return out
 
     def embed_with_spans(self, texts, spans, *, on_batch=None):
-        """Text vectors, and span vectors mean-pooled from the text's own token vectors.
+        vectors, span_vectors, _ = self.embed_with_tokens(texts, spans, on_batch=on_batch)
+        return vectors, span_vectors
+
+    def embed_with_tokens(self, texts, spans, *, on_batch=None):
+        """Text vectors, span vectors mean-pooled from the text's own token vectors, and
+        the token vectors themselves (unit length).
 
         A sentence pooled inside its chunk is read in context and costs no extra model
         pass ("late chunking"), so answering can compare a question with every sentence
@@ -200,6 +237,7 @@ class SentenceTransformerEmbedder(Embedder):
 
         vectors = np.empty((len(texts), self.dim), dtype=np.float32)
         span_vectors: list[np.ndarray] = [np.empty(0)] * len(texts)
+        token_vectors: list[TokenVectors] = [TokenVectors(np.empty(0), np.empty(0))] * len(texts)
         for rows in self._batches(texts):
             pooled, tokens, mask, offsets = self._forward([texts[i] for i in rows])
             vectors[rows] = pooled
@@ -215,12 +253,26 @@ class SentenceTransformerEmbedder(Embedder):
                     else:
                         out[k] = pooled[b]
                 span_vectors[row] = out
+                token_vectors[row] = _token_vectors(tokens[b], offsets[b], real)
             if on_batch:
                 on_batch(len(rows))
-        return vectors, span_vectors
+        return vectors, span_vectors, token_vectors
+
+    def embed_query(self, text):
+        pooled, tokens, mask, offsets = self._forward([text])
+        starts, ends = offsets[0, :, 0], offsets[0, :, 1]
+        return pooled[0], _token_vectors(tokens[0], offsets[0], (mask[0] > 0) & (ends > starts))
 
     def count_word_pieces(self, text: str) -> int:
         return len(_word_piece_tokenizer().encode(text, add_special_tokens=False).ids)
+
+
+def _token_vectors(tokens, offsets, real) -> TokenVectors:
+    """The real tokens' vectors, normalised, with their character offsets."""
+    import torch
+
+    vectors = torch.nn.functional.normalize(tokens[real], dim=1).numpy().astype(np.float32, copy=False)
+    return TokenVectors(vectors, offsets[real].numpy().astype(np.int64))
 
 
 _default: Embedder | None = None

@@ -47,3 +47,25 @@ def test_span_vectors_are_pooled_from_the_text(real_embedder):
 
 def test_word_pieces_exclude_special_tokens(real_embedder):
     assert real_embedder.count_word_pieces("hello world") == 2
+
+
+def test_query_tokens_come_from_the_same_pass(real_embedder):
+    question = "Who headlined the halftime show?"
+    vector, tokens = real_embedder.embed_query(question)
+    np.testing.assert_allclose(vector, real_embedder.embed([question])[0], atol=1e-4)
+    assert tokens.vectors.shape == (len(tokens.spans), 384) and tokens.spans.dtype == np.int64
+    np.testing.assert_allclose(np.linalg.norm(tokens.vectors, axis=1), 1.0, atol=1e-4)
+    pieces = [question[a:b] for a, b in tokens.spans.tolist()]
+    assert "".join(pieces) == question.replace(" ", "")  # every character, no [CLS]/[SEP]
+
+
+def test_chunk_tokens_align_with_the_words_they_share(real_embedder):
+    text = "The Broncos defeated the Panthers. Coldplay headlined the halftime show."
+    vectors, spans, tokens = real_embedder.embed_with_tokens([text], [[]])
+    np.testing.assert_allclose(vectors, real_embedder.embed([text]), atol=2e-3)
+    assert spans[0].shape == (0, 384)
+    chunk = tokens[0]
+    _, question = real_embedder.embed_query("Which band performed at halftime?")
+    best = (question.vectors @ chunk.vectors.T).argmax(axis=1)
+    matched = {text[a:b] for a, b in chunk.spans[best].tolist()}
+    assert "half" in "".join(matched) or "halftime" in matched
