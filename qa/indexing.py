@@ -13,6 +13,9 @@ Files in a generation, all without pickle:
   sentences.npy     int64 rows (document, start, end)
   embeddings.npy    float32 unit vectors, one row per chunk (reused by later builds)
   sentence_vectors.npy  float16 unit vectors, one row per sentence, pooled in its chunk
+  token_vectors.npy float16 unit vectors, one row per word piece of each chunk (empty when
+                    IndexSettings.token_vectors is off or the embedder has none)
+  token_spans.npy   int64 rows (chunk row, start, end) of those word pieces in the document
   vectors.faiss     the vector store's search structure
   bm25/             the lexical index (bm25s)
 """
@@ -33,7 +36,7 @@ from qa import generations, manifest as mf
 from qa.chunking import Chunker
 from qa.cleaning import content_spans
 from qa.config import IndexSettings
-from qa.embedding import Embedder
+from qa.embedding import Embedder, TokenVectors
 from qa.errors import IndexCorruptError, IndexMissingError, SourcesError
 from qa.lexical import LexicalIndex
 from qa.loading import FileSkipped, load_document, scan_sources
@@ -49,6 +52,8 @@ CHUNKS = "chunks.npy"
 SENTENCES = "sentences.npy"
 EMBEDDINGS = "embeddings.npy"
 SENTENCE_VECTORS = "sentence_vectors.npy"
+TOKEN_VECTORS = "token_vectors.npy"
+TOKEN_SPANS = "token_spans.npy"
 
 
 @dataclass(slots=True)
@@ -60,10 +65,14 @@ class _FileData:
     chunks: list[Chunk]
     embeddings: np.ndarray  # (len(chunks), dim)
     sentence_vectors: np.ndarray  # (len(sentences), dim)
+    token_vectors: np.ndarray  # (tokens, dim), rows grouped by chunk
+    token_spans: np.ndarray  # (tokens, 3): chunk number within this file, start, end
 
 
 class LoadedIndex:
     """A generation in memory: what retrieval and answering read."""
+
+    CACHED_CHUNKS = 2048  # float32 token vectors kept for answering (~100 MB at most)
 
     def __init__(
         self,
@@ -76,6 +85,8 @@ class LoadedIndex:
         sentence_vectors: np.ndarray,
         store: VectorStore,
         lexical: LexicalIndex,
+        token_vectors: np.ndarray,
+        token_spans: np.ndarray,
     ):
         self.directory = directory
         self.manifest = manifest
@@ -87,6 +98,11 @@ class LoadedIndex:
         self.sentence_vectors = sentence_vectors  # row i belongs to sentence_list[i]
         self.store = store
         self.lexical = lexical
+        self.token_vectors = token_vectors  # float16, rows grouped by chunk
+        self.token_spans = token_spans  # (chunk row, start, end) of each token row
+        # Token rows of chunk i: _token_bounds[i] to _token_bounds[i + 1].
+        self._token_bounds = np.searchsorted(token_spans[:, 0], np.arange(len(chunks) + 1)).tolist()
+        self._token_cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._sentence_rows: dict[str, range] = {}
         for row, s in enumerate(sentences):
             r = self._sentence_rows.get(s.source)
@@ -112,6 +128,30 @@ class LoadedIndex:
             lo += 1
         hi = bisect.bisect_left(self._sentence_starts, end, lo, rows.stop)
         return range(lo, max(lo, hi))
+
+    def chunk_tokens(self, row: int) -> range:
+        """Rows (into `token_vectors`) of chunk `row`'s word pieces; empty without them."""
+        return range(self._token_bounds[row], self._token_bounds[row + 1])
+
+    def chunk_token_vectors(self, row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Chunk `row`'s token vectors as float32, with their start and end offsets.
+
+        Converting float16 costs more than the matrix product that follows, so converted
+        chunks are kept (bounded: the cache is dropped when it grows past CACHED_CHUNKS).
+        """
+        cached = self._token_cache.get(row)
+        if cached is None:
+            rows = self.chunk_tokens(row)
+            spans = self.token_spans[rows.start : rows.stop]
+            cached = (
+                self.token_vectors[rows.start : rows.stop].astype(np.float32),
+                np.ascontiguousarray(spans[:, 1]),
+                np.ascontiguousarray(spans[:, 2]),
+            )
+            if len(self._token_cache) >= self.CACHED_CHUNKS:
+                self._token_cache.clear()
+            self._token_cache[row] = cached
+        return cached
 
     def line_of(self, source: str, offset: int) -> int:
         """1-based line number of `offset` in `source` (line breaks: \\n, \\r\\n or \\r)."""
@@ -144,12 +184,17 @@ class LoadedIndex:
 
     def file_data(self, source: str, rows: range) -> _FileData:
         sentence_rows = self._sentence_rows.get(source, range(0))
+        first, last = self._token_bounds[rows.start], self._token_bounds[rows.stop]
+        token_spans = self.token_spans[first:last].copy()
+        token_spans[:, 0] -= rows.start  # chunk numbers within the file
         return _FileData(
             self.documents[source],
             self.sentences(source),
             self.chunks[rows.start : rows.stop],
             self.embeddings[rows.start : rows.stop],
             self.sentence_vectors[sentence_rows.start : sentence_rows.stop],
+            self.token_vectors[first:last],
+            token_spans,
         )
 
     def rows_by_source(self) -> dict[str, range]:
@@ -217,6 +262,13 @@ def load_index(
     sentence_vectors = _load_array(generation, SENTENCE_VECTORS, np.float16, embedder.dim)
     if len(embeddings) != len(chunk_rows) or len(sentence_vectors) != len(sentence_rows):
         raise IndexCorruptError(f"the index {index_dir} has vectors that do not match its chunks or sentences: {mf.REBUILD_HINT}")
+    token_vectors = _load_array(generation, TOKEN_VECTORS, np.float16, embedder.dim)
+    token_spans = _load_array(generation, TOKEN_SPANS, np.int64, 3)
+    owners = token_spans[:, 0]
+    if len(token_vectors) != len(token_spans) or (
+        len(owners) and (owners[0] < 0 or owners[-1] >= len(chunk_rows) or bool((np.diff(owners) < 0).any()))
+    ):
+        raise IndexCorruptError(f"the index {index_dir} has token vectors that do not match its chunks: {mf.REBUILD_HINT}")
 
     try:
         chunks = [
@@ -235,7 +287,8 @@ def load_index(
         raise IndexCorruptError(f"the vector index of {index_dir} holds {len(store)} vectors for {len(chunks)} chunks: {mf.REBUILD_HINT}")
     lexical = LexicalIndex.load(generation, len(chunks))
     return LoadedIndex(
-        index_dir, manifest, documents, chunks, sentences, embeddings, sentence_vectors, store, lexical
+        index_dir, manifest, documents, chunks, sentences, embeddings, sentence_vectors, store, lexical,
+        token_vectors, token_spans,
     )
 
 
@@ -292,6 +345,16 @@ def _write_generation(
         np.concatenate([f.sentence_vectors for f in files]) if files else np.zeros((0, embedder.dim))
     ).astype(np.float16)  # half the size; cosines agree to ~1e-3, plenty for ranking sentences
     np.save(generation / SENTENCE_VECTORS, sentence_vectors, allow_pickle=False)
+    token_vectors = np.zeros((0, embedder.dim), np.float16)
+    token_spans = np.zeros((0, 3), np.int64)
+    if settings.token_vectors and files:
+        first_chunk = np.cumsum([0] + [len(f.chunks) for f in files[:-1]])
+        token_vectors = np.concatenate([f.token_vectors for f in files]).astype(np.float16).reshape(-1, embedder.dim)
+        token_spans = np.concatenate(
+            [f.token_spans.reshape(-1, 3) + np.array([offset, 0, 0]) for f, offset in zip(files, first_chunk)]
+        ).astype(np.int64)
+    np.save(generation / TOKEN_VECTORS, token_vectors, allow_pickle=False)
+    np.save(generation / TOKEN_SPANS, token_spans, allow_pickle=False)
 
     store = FaissStore.build(embeddings, hnsw_threshold=settings.hnsw_threshold)
     store_files = store.save(generation)
@@ -305,7 +368,10 @@ def _write_generation(
         )
         for f in files
     ]
-    names = [DOCUMENTS, CHUNKS, SENTENCES, EMBEDDINGS, SENTENCE_VECTORS, *store_files, "bm25"]
+    names = [
+        DOCUMENTS, CHUNKS, SENTENCES, EMBEDDINGS, SENTENCE_VECTORS, TOKEN_VECTORS, TOKEN_SPANS,
+        *store_files, "bm25",
+    ]
     manifest = mf.make_manifest(
         settings=settings,
         model_id=embedder.model_id,
@@ -339,6 +405,23 @@ def _sentence_homes(sentences: list[Sentence], chunks: list[Chunk]) -> list[tupl
         z = min(s.end, chunk.end) - chunk.start
         homes.append((c, a, max(a, z)))
     return homes
+
+
+def _file_tokens(
+    token_vectors: list[TokenVectors] | None, offset: int, chunks: list[Chunk], dim: int, wanted: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """One file's token vectors (float16) and (chunk number, start, end) in the document."""
+    if not wanted or token_vectors is None or not chunks:
+        return np.zeros((0, dim), np.float16), np.zeros((0, 3), np.int64)
+    vectors, spans = [], []
+    for c, chunk in enumerate(chunks):
+        tokens = token_vectors[offset + c]
+        vectors.append(tokens.vectors.reshape(-1, dim).astype(np.float16))
+        rows = np.empty((len(tokens.spans), 3), np.int64)
+        rows[:, 0] = c
+        rows[:, 1:] = tokens.spans.reshape(-1, 2) + chunk.start
+        spans.append(rows)
+    return np.concatenate(vectors), np.concatenate(spans)
 
 
 def build_index(
@@ -436,7 +519,7 @@ def build_index(
             for sentence, (c, a, z) in zip(sentences, home):
                 spans[offset + c].append((a, z))
             offset += len(chunks)
-        vectors, span_vectors = embedder.embed_with_spans(texts, spans, on_batch=on_batch)
+        vectors, span_vectors, token_vectors = embedder.embed_with_tokens(texts, spans, on_batch=on_batch)
         offset = 0
         for (document, sentences, chunks), home in zip(fresh, homes):
             taken = [0] * len(chunks)
@@ -445,7 +528,8 @@ def build_index(
                 sentence_vectors[k] = span_vectors[offset + c][taken[c]]
                 taken[c] += 1
             kept[document.source] = _FileData(
-                document, sentences, chunks, vectors[offset : offset + len(chunks)], sentence_vectors
+                document, sentences, chunks, vectors[offset : offset + len(chunks)], sentence_vectors,
+                *_file_tokens(token_vectors, offset, chunks, embedder.dim, settings.token_vectors),
             )
             offset += len(chunks)
 

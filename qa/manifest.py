@@ -18,12 +18,12 @@ from qa import __version__
 from qa.config import TIKTOKEN_ENCODING, IndexSettings
 from qa.errors import IndexCorruptError, IndexIncompatibleError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: token vectors
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `qa index --rebuild`"
 
 # Settings that change what is stored; the HNSW threshold and file size limit do not.
-CHUNKING_KEYS = ("chunk_tokens", "min_chunk_tokens", "overlap_sentences", "max_word_pieces")
+CHUNKING_KEYS = ("chunk_tokens", "min_chunk_tokens", "overlap_sentences", "max_word_pieces", "token_vectors")
 
 
 @dataclass(frozen=True, slots=True)
