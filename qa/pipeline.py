@@ -137,7 +137,7 @@ class Pipeline:
 
         started = time.perf_counter()
         question = check_question(question)
-        query_vector = self._embedder.embed([question])[0]
+        query_vector, query_tokens = self._embedder.embed_query(question)
         passages = self._retriever.retrieve(question, self.settings.top_k, query_vector=query_vector)
         answer = answer_question(
             question,
@@ -146,5 +146,6 @@ class Pipeline:
             self._index,
             self.settings,
             alternatives=self.settings.alternatives if alternatives is None else alternatives,
+            query_tokens=query_tokens,
         )
         return replace(answer, latency_ms=(time.perf_counter() - started) * 1000)
