@@ -64,9 +64,16 @@ class AskSettings:
     abstain_threshold: float = 0.27
 
     def save(self, index_dir: Path) -> None:
+        """Write the settings that differ from the defaults (atomically).
+
+        Only overrides are stored, so a later release's better defaults still reach an
+        index that was calibrated before it.
+        """
+        defaults = asdict(type(self)())
+        overrides = {k: v for k, v in asdict(self).items() if defaults[k] != v}
         path = index_dir / ASK_CONFIG_FILE
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2, sort_keys=True) + "\n")
+        tmp.write_text(json.dumps(overrides, indent=2, sort_keys=True) + "\n")
         tmp.replace(path)
 
     @classmethod
