@@ -1,0 +1,64 @@
+"""`qa tui` (also `qa` with no command) and `qa serve`: the terminal UI, in a terminal or
+in a browser. Textual is imported only when one of them runs, so `qa --help` stays fast."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import typer
+
+from qa.cli import app
+
+SOURCES_HELP = "Folder of documents to answer from (default: seeds/)."
+INDEX_HELP = "Index folder (default: indexes/<name of the sources folder>)."
+
+
+def _check_sources(sources: Path | None) -> None:
+    if sources is not None and not sources.is_dir():
+        from qa.cli import fail  # defined after the command modules are imported
+
+        fail(f"{sources} is not a folder: pass --sources with a folder of documents")
+
+
+def run_tui(sources: Path | None, index: Path | None) -> None:
+    """Run the app in this terminal until the user quits."""
+    from tui.app import make_app
+
+    make_app(sources=sources, index=index).run()
+
+
+@app.command()
+def tui(
+    sources: Path | None = typer.Option(None, "--sources", help=SOURCES_HELP),
+    index: Path | None = typer.Option(None, "--index", help=INDEX_HELP),
+) -> None:
+    """Open the terminal UI: ask questions, read quoted answers and check their sources."""
+    _check_sources(sources)
+    run_tui(sources=sources, index=index)
+
+
+def serve_command(sources: Path | None, index: Path | None) -> str:
+    """The shell command textual-serve runs for each browser session: `qa tui ...`."""
+    argv = [sys.executable, "-m", "qa", "tui"]
+    if sources is not None:
+        argv += ["--sources", str(sources.resolve())]
+    if index is not None:
+        argv += ["--index", str(index.resolve())]
+    return shlex.join(argv)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (keep it local)."),
+    port: int = typer.Option(8000, "--port", help="Port to listen on."),
+    sources: Path | None = typer.Option(None, "--sources", help=SOURCES_HELP),
+    index: Path | None = typer.Option(None, "--index", help=INDEX_HELP),
+) -> None:
+    """Show the terminal UI in a web browser (textual-serve), at http://HOST:PORT."""
+    _check_sources(sources)
+    from textual_serve.server import Server
+
+    print(f"qa: serving the terminal UI at http://{host}:{port} (ctrl+c stops)", file=sys.stderr)
+    Server(serve_command(sources, index), host=host, port=port, title="qa").serve()

@@ -1,0 +1,81 @@
+"""The cited file, scrolled to the cited span with the span highlighted."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static, TextArea
+from textual.widgets.text_area import Selection
+
+from tui.exchange import Cited
+from tui.literal import literal
+
+Location = tuple[int, int]
+
+
+def location_of(text: str, offset: int) -> Location:
+    """(row, column) of a character offset, rows split on newlines only, as TextArea does
+    once `literal` has turned every other line break into a visible character."""
+    offset = max(0, min(offset, len(text)))
+    row = text.count("\n", 0, offset)
+    column = offset - (text.rfind("\n", 0, offset) + 1)
+    return row, column
+
+
+class SourceView(TextArea):
+    """A read-only view of one document; the selection marks the cited span."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(
+            read_only=True,
+            soft_wrap=True,
+            show_line_numbers=True,
+            highlight_cursor_line=False,
+            placeholder="The cited file shows here, with the quoted span highlighted.",
+            **kwargs,
+        )
+
+
+class SourcePane(Vertical):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.source: str | None = None  # the file shown
+        self.cited: Cited | None = None
+        self.span: tuple[Location, Location] | None = None  # highlighted (start, end)
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("No citation yet"), id="source-title")
+        yield SourceView(id="source-view")
+
+    @property
+    def view(self) -> SourceView:
+        return self.query_one(SourceView)
+
+    def show(self, cited: Cited, text: str, position: int, total: int) -> None:
+        """Show `cited` (number `position` of `total`) in `text`, its file's text."""
+        view = self.view
+        citation = cited.citation
+        if citation.source != self.source:
+            view.load_text(literal(text))
+            self.source = citation.source
+        self.cited = cited
+        self.span = (location_of(text, citation.start), location_of(text, citation.end))
+        title = Text(end="")
+        title.append(literal(citation.location(), keep_newlines=False), "bold")
+        title.append(f"  {cited.label}  ({position}/{total}, Tab for next)", "dim")
+        self.query_one("#source-title", Static).update(title)
+        view.selection = Selection(*self.span)
+        # Wrapping is only known after a refresh, so centre the span then.
+        view.call_after_refresh(self._centre)
+
+    def _centre(self) -> None:
+        if self.span is None:
+            return
+        view = self.view
+        start, end = self.span
+        # Centre on the span's end (the cursor), then make sure its start is on screen too.
+        view.scroll_cursor_visible(center=True)
+        row_y = view.wrapped_document.location_to_offset(start).y
+        if row_y < view.scroll_y:
+            view.scroll_to(y=row_y, animate=False, immediate=True)
