@@ -16,7 +16,7 @@ import pytest
 from rich.text import Text
 
 from qa.errors import IndexCorruptError, SourcesError
-from tests.tui_fakes import FakeFactory, FakePipeline, Scripted
+from tests.tui_fakes import FakeFactory, FakePipeline, Scripted, settle, submit
 from tui.app import make_app
 from tui.editor import editor_command
 from tui.literal import literal
@@ -59,19 +59,6 @@ def fake_app(tmp_path: Path, documents=None, script=None, **factory_args):
     factory = FakeFactory(pipeline, **factory_args)
     app = make_app(pipeline_factory=factory, export_dir=tmp_path)
     return app, pipeline, factory
-
-
-async def settle(pilot) -> None:
-    """Let workers finish and their messages be handled."""
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-
-
-async def submit(pilot, question: str) -> None:
-    """Type `question` (set at once: pressing each key is slow) and press Enter."""
-    pilot.app.query_one("#question").value = question
-    await pilot.press("enter")
 
 
 async def ask(pilot, question: str) -> AnswerCard:

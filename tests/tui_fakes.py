@@ -165,3 +165,16 @@ class FakeFactory:
         if self.error is not None:
             raise self.error
         return self.pipeline
+
+
+async def settle(pilot) -> None:
+    """Let the app's workers finish and their messages be handled."""
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def submit(pilot, question: str) -> None:
+    """Type `question` (set at once: pressing each key is slow) and press Enter."""
+    pilot.app.query_one("#question").value = question
+    await pilot.press("enter")
