@@ -111,7 +111,7 @@ async def test_status_line_shows_sources_index_size_and_model(tmp_path):
         status = app.query_one("#status-text").render()
         plain = status.plain if isinstance(status, Text) else str(status)
         stats = pipeline.stats
-        assert stats.sources_dir in plain
+        assert plain.startswith(app.sources_label)
         assert f"{stats.files} files" in plain and f"{stats.chunks} chunks" in plain
         assert "hashing-bag-of-words" in plain and "ready" in plain
 
@@ -413,3 +413,21 @@ async def test_real_pipeline_answers_from_a_copy_of_the_seeds(tmp_path):
         assert app.source_pane.view.selected_text == best.citation.text
         sha = hashlib.sha256((sources / best.citation.source).read_bytes()).hexdigest()
         assert exchange.sha256[best.citation.source] == sha
+
+
+def test_cli_tui_and_serve_have_help_and_check_the_folder(tmp_path):
+    from typer.testing import CliRunner
+
+    from qa.cli import app as cli
+    from qa.cli.tui_cmd import serve_command
+
+    runner = CliRunner()
+    for command in ("tui", "serve"):
+        result = runner.invoke(cli, [command, "--help"])
+        assert result.exit_code == 0 and "--sources" in result.output
+    assert "--port" in runner.invoke(cli, ["serve", "--help"]).output
+    missing = tmp_path / "missing"
+    result = runner.invoke(cli, ["tui", "--sources", str(missing)])
+    assert result.exit_code == 1
+    command = serve_command(tmp_path, None)
+    assert command.endswith(f"-m qa tui --sources {tmp_path.resolve()}")

@@ -165,7 +165,7 @@ class QAApp(App[None]):
             return
         self.pipeline = message.pipeline
         self.ready = True
-        self.status.show_ready(stats)
+        self.status.show_ready(self.sources_label, stats)
         for card_id, _question in self._queue:
             if card := self.conversation.card(card_id):
                 card.set_waiting("its turn")

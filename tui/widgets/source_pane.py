@@ -66,16 +66,17 @@ class SourcePane(Vertical):
         title.append(f"  {cited.label}  ({position}/{total}, Tab for next)", "dim")
         self.query_one("#source-title", Static).update(title)
         view.selection = Selection(*self.span)
-        # Wrapping is only known after a refresh, so centre the span then.
+        # Wrapping is only final after a refresh (and, on a real terminal, after layout
+        # settles), so place the span then, and once more a moment later.
         view.call_after_refresh(self._centre)
+        self.set_timer(0.1, self._centre)
 
     def _centre(self) -> None:
+        """Scroll so the span starts a third of the way down the view."""
         if self.span is None:
             return
         view = self.view
-        start, end = self.span
-        # Centre on the span's end (the cursor), then make sure its start is on screen too.
-        view.scroll_cursor_visible(center=True)
-        row_y = view.wrapped_document.location_to_offset(start).y
-        if row_y < view.scroll_y:
-            view.scroll_to(y=row_y, animate=False, immediate=True)
+        start, _end = self.span
+        y = view.wrapped_document.location_to_offset(start).y
+        height = view.scrollable_content_region.height
+        view.scroll_to(y=max(0, y - height // 3), animate=False, immediate=True)

@@ -45,9 +45,9 @@ class StatusLine(Horizontal):
         bar.update(total=progress.total or None, progress=progress.done)
         self._set(text, "-loading")
 
-    def show_ready(self, stats: IndexStats) -> None:
+    def show_ready(self, sources: str, stats: IndexStats) -> None:
         text = Text(end="")
-        text.append(literal(stats.sources_dir, keep_newlines=False), "bold")
+        text.append(literal(sources, keep_newlines=False), "bold")
         model = stats.model.rsplit("/", 1)[-1]
         text.append(f"  {stats.files:,} files · {stats.chunks:,} chunks · ")
         text.append(literal(model, keep_newlines=False))
