@@ -153,3 +153,25 @@ def test_csv_end_to_end_predictions_byte_stable_except_latency(tmp_path, capsys)
         runs.append(pred.read_text(encoding="utf-8").splitlines())
 
     assert without_latency(runs[0]) == without_latency(runs[1])
+
+
+@pytest.mark.slow
+def test_real_sweep_reproduces_the_pipeline_at_its_threshold(tmp_path):
+    """The curve is simulated from answers asked with no threshold; at the configured
+    threshold it must agree with what the real pipeline answered."""
+    from qa.evaluation.calibration import evaluate_threshold
+    from qa.evaluation.questions import load_questions
+    from qa.evaluation.runner import evaluate
+    from qa.pipeline import Pipeline
+
+    questions = _copy_fixture(tmp_path, "squad-v2.0.json")
+    pipeline = Pipeline.open(tmp_path / "index", sources=tmp_path / "sources")
+    ev = evaluate(pipeline, load_questions(questions), with_curve=True)
+    assert pipeline.settings.abstain_threshold == ev.threshold  # restored after the sweep
+    at = evaluate_threshold(ev.unthresholded, ev.threshold)
+    assert at.answerable_answered == pytest.approx(1 - ev.metrics["abstain_answerable"], abs=1e-4)
+    assert at.unanswerable_abstained == ev.metrics["abstain_unanswerable"]
+    answered = {r.id: r.predicted for r in ev.results}
+    for r in ev.unthresholded:
+        if not r.abstained and r.confidence >= ev.threshold:
+            assert answered[r.id] == r.predicted

@@ -12,9 +12,16 @@ from pathlib import Path
 import pytest
 
 from qa.config import AskSettings
-from qa.evaluation.calibration import CALIBRATION_FILE, calibrate, choose_threshold, save_calibration
+from qa.evaluation.calibration import (
+    CALIBRATION_FILE,
+    calibrate,
+    choose_threshold,
+    evaluate_threshold,
+    save_calibration,
+)
 from qa.evaluation.metrics import QuestionResult
 from qa.evaluation.questions import load_questions
+from qa.evaluation.report import render_report
 from qa.evaluation.runner import evaluate, prediction_lines, write_predictions
 from qa.types import Answer, Candidate, Chunk, Citation, Passage
 
@@ -31,7 +38,8 @@ class FakeAsker:
     """
 
     script: dict[str, tuple[str | None, float]]
-    settings: AskSettings = field(default_factory=AskSettings)
+    # The scripts below are written for this threshold, not for whatever the default is.
+    settings: AskSettings = field(default_factory=lambda: AskSettings(abstain_threshold=0.35))
     sources_dir: Path = SOURCES
     index_dir: Path = Path("fake-index")
     interrupt_at: int | None = None  # raise KeyboardInterrupt on this call (0-based)
@@ -151,7 +159,7 @@ def test_sweep_runs_without_threshold_and_restores_it():
     qset = load_questions(DATA / "questions.jsonl")
     asker = FakeAsker(JSONL_SCRIPT)
     ev = evaluate(asker, qset, with_curve=True)
-    assert asker.settings.abstain_threshold == AskSettings().abstain_threshold
+    assert asker.settings.abstain_threshold == 0.35
     assert asker.calls == 8  # two passes
     # with no threshold every scripted question is answered
     assert [r.predicted for r in ev.unthresholded] == ["1871", "Tomas and Eli Varga", "Wellmere", "41 metres"]
@@ -224,3 +232,13 @@ def test_calibrated_threshold_changes_what_the_pipeline_answers(tmp_path):
     handled = sum(r.correct for r in again.results) / again.done
     assert handled == pytest.approx(calibration.chosen.handled)
     assert handled >= sum(r.correct for r in ev.results) / ev.done
+
+
+def test_the_curve_at_the_current_threshold_reproduces_the_run():
+    qset = load_questions(DATA / "questions.jsonl")
+    ev = evaluate(FakeAsker(JSONL_SCRIPT), qset, with_curve=True)
+    at = evaluate_threshold(ev.unthresholded, ev.threshold)
+    assert at.answerable_answered == pytest.approx(1 - ev.metrics["abstain_answerable"], abs=1e-4)
+    assert at.unanswerable_abstained == ev.metrics["abstain_unanswerable"] == 1.0
+    html = render_report(ev)
+    assert "100.0% of unanswerable questions abstained" in html

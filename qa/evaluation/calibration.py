@@ -2,9 +2,10 @@
 
 The curve is computed from answers asked with the threshold switched off (every question
 gets its best candidate and a confidence), so a threshold `t` means: answer when
-`confidence >= t`, else abstain. Candidate thresholds sit halfway between consecutive
-distinct confidences, so the choice does not depend on whether the pipeline compares with
-`<` or `<=`.
+`confidence >= t`, else abstain. The curve has one point per distinct confidence `c` (the
+outcome for every threshold in `(previous c, c]`) and one above the highest. A chosen
+threshold sits halfway between two confidences, so it does not matter whether the
+pipeline compares with `<` or `<=`.
 
 Objective (`choose_threshold`):
 - With unanswerable questions in the file: maximise the share of questions handled
@@ -45,19 +46,24 @@ class Calibration:
     previous: float
     objective: str
     curve: tuple[CurvePoint, ...]
+    chosen: CurvePoint  # the outcome at `threshold`
     questions: int
 
-    @property
-    def chosen(self) -> CurvePoint:
-        return point_at(self.curve, self.threshold)
+
+def _confidences(results: Sequence[QuestionResult]) -> list[float]:
+    return sorted({r.confidence for r in results if not r.abstained})
 
 
 def _thresholds(confidences: Sequence[float]) -> list[float]:
-    distinct = sorted(set(confidences))
-    if not distinct:
+    if not confidences:
         return [0.0]
-    middle = [(a + b) / 2 for a, b in zip(distinct, distinct[1:])]
-    return [round(t, 6) for t in [distinct[0] - _EDGE, *middle, distinct[-1] + _EDGE]]
+    return [*confidences, round(confidences[-1] + _EDGE, 6)]
+
+
+def _safe_threshold(confidences: Sequence[float], t: float) -> float:
+    """A threshold with the outcome of curve point `t`, away from any confidence."""
+    below = [c for c in confidences if c < t]
+    return round((below[-1] + t) / 2 if below else t - _EDGE, 6)
 
 
 def evaluate_threshold(results: Sequence[QuestionResult], t: float) -> CurvePoint:
@@ -82,14 +88,7 @@ def evaluate_threshold(results: Sequence[QuestionResult], t: float) -> CurvePoin
 
 def sweep(results: Sequence[QuestionResult]) -> tuple[CurvePoint, ...]:
     """The curve, lowest threshold first."""
-    confidences = [r.confidence for r in results if not r.abstained]
-    return tuple(evaluate_threshold(results, t) for t in _thresholds(confidences))
-
-
-def point_at(curve: Sequence[CurvePoint], threshold: float) -> CurvePoint:
-    """The curve's point in force at `threshold` (the highest candidate not above it)."""
-    below = [p for p in curve if p.threshold <= threshold]
-    return below[-1] if below else curve[0]
+    return tuple(evaluate_threshold(results, t) for t in _thresholds(_confidences(results)))
 
 
 def choose_threshold(
@@ -99,11 +98,12 @@ def choose_threshold(
     curve = sweep(results)
     if any(not r.answerable for r in results):
         best = max(curve, key=lambda p: p.handled)  # max keeps the first (lowest) on ties
+        threshold = _safe_threshold(_confidences(results), best.threshold)
         objective = (
             "maximise the share of questions handled correctly (answerable: answer contains "
             "a gold text; unanswerable: abstained); ties to the lower threshold"
         )
-        return best.threshold, objective, curve
+        return threshold, objective, curve
     objective = (
         "no unanswerable questions: keep the configured threshold unless it drops correct "
         "answers, then lower it to just below the lowest-confidence correct answer"
@@ -111,13 +111,13 @@ def choose_threshold(
     correct = [r.confidence for r in results if r.answerable and not r.abstained and r.contains]
     if not correct:
         return current, objective, curve
-    keeps_all = [p.threshold for p in curve if p.threshold <= min(correct)]
-    return min(current, max(keeps_all)), objective, curve
+    return min(current, _safe_threshold(_confidences(results), min(correct))), objective, curve
 
 
 def calibrate(results: Sequence[QuestionResult], current: float) -> Calibration:
     threshold, objective, curve = choose_threshold(results, current)
-    return Calibration(threshold, current, objective, curve, len(results))
+    chosen = evaluate_threshold(results, threshold)
+    return Calibration(threshold, current, objective, curve, chosen, len(results))
 
 
 def save_calibration(calibration: Calibration, index_dir: Path, questions_file: str) -> Path:

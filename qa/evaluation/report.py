@@ -11,7 +11,7 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
-from qa.evaluation.calibration import CurvePoint, point_at
+from qa.evaluation.calibration import CurvePoint, evaluate_threshold
 from qa.evaluation.metrics import METRICS, Metrics
 from qa.evaluation.runner import Evaluation
 from qa.evaluation.svg import Series, histogram, line_chart
@@ -160,11 +160,12 @@ def _curve_figures(ev: Evaluation, calibrated: float | None) -> list[str]:
             title="abstention trade-off",
             x_range=(lo, hi),
             markers=markers,
+            steps=True,
         )
         + "<figcaption>As the threshold rises, more questions are abstained on: accuracy on "
         "the answered ones should rise while fewer answerable questions get an answer."
         + ("" if has_unanswerable else " The file has no unanswerable questions.")
-        + f" At the current threshold: {_describe(point_at(curve, ev.threshold))}"
+        + f" At the current threshold: {_describe(evaluate_threshold(ev.unthresholded, ev.threshold))}"
         + "</figcaption></figure>"
     ]
     if has_unanswerable:
@@ -221,7 +222,8 @@ def _triage_section(ev: Evaluation) -> str:
     rows = []
     for miss in misses:
         r = miss.result
-        gold = " | ".join(r.gold) if r.gold else "(unanswerable)"
+        # SQuAD lists one answer per annotator: show each distinct text once.
+        gold = " | ".join(dict.fromkeys(r.gold)) if r.gold else "(unanswerable)"
         predicted = r.predicted if r.predicted is not None else f"(abstained: {r.reason or ''})"
         rows.append(
             f"<tr><td>{escape(r.id)}<br><small>line {r.line}</small></td>"

@@ -118,12 +118,25 @@ def histogram(
     return _svg(body, title)
 
 
+def _stepped(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    out: list[tuple[float, float]] = []
+    for i, (x, y) in enumerate(points):
+        if i:
+            out.append((points[i - 1][0], y))
+        out.append((x, y))
+    return out
+
+
 def _marker(frame: _Frame, x_value: float, name: str, i: int) -> list[str]:
     x = frame.px(x_value)
+    # Labels in the right third go on the line's left, so they stay inside the chart.
+    right = x > LEFT + frame.w * 2 / 3
+    anchor, tx = ("end", x - 4) if right else ("start", x + 4)
     return [
         f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{TOP + frame.h}" stroke="#0f172a" '
         'stroke-dasharray="4 3"/>',
-        f'<text x="{x + 4:.1f}" y="{TOP + 12 + 13 * i}" fill="#0f172a">{escape(name)}</text>',
+        f'<text x="{tx:.1f}" y="{TOP + 12 + 13 * i}" text-anchor="{anchor}" fill="#0f172a">'
+        f"{escape(name)}</text>",
     ]
 
 
@@ -136,7 +149,10 @@ def line_chart(
     x_range: tuple[float, float] | None = None,
     y_range: tuple[float, float] = (0.0, 1.0),
     markers: Sequence[tuple[str, float]] = (),
+    steps: bool = False,
 ) -> str:
+    """Lines through the points; with `steps`, each y holds from the previous x up to its
+    own x (a threshold curve: the outcome is constant between two confidences)."""
     xs = [x for s in series for x, _ in s.points]
     if not xs:
         return _svg([f'<text x="{LEFT}" y="40">no data</text>'], title)
@@ -144,9 +160,10 @@ def line_chart(
     body = frame.axes(x_label, y_label)
     for i, s in enumerate(series):
         colour = COLOURS[i % len(COLOURS)]
+        points = _stepped(s.points) if steps else list(s.points)
         pts = " ".join(
             f"{frame.px(x):.1f},{frame.py(y):.1f}"
-            for x, y in s.points
+            for x, y in points
             if frame.x0 <= x <= frame.x1
         )
         body.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="2"/>')
