@@ -136,21 +136,23 @@ def _curve_figures(ev: Evaluation, calibrated: float | None) -> list[str]:
             "(skipped because the run was interrupted).</p>"
         ]
     curve = ev.curve
+    lo, hi = curve[0].threshold, curve[-1].threshold
+    # Start a little left of the lowest confidence, where the first point's outcome holds.
+    start = lo - 0.04 * (hi - lo) if hi > lo else lo - 0.05
     series = [
         Series("accuracy of answered answerable questions",
-               _points(curve, "answered_accuracy")),
-        Series("share of answerable questions answered", _points(curve, "answerable_answered")),
+               _points(curve, "answered_accuracy", start)),
+        Series("share of answerable questions answered", _points(curve, "answerable_answered", start)),
     ]
     has_unanswerable = curve[0].unanswerable_abstained is not None
     if has_unanswerable:
         series.append(
             Series("share of unanswerable questions abstained",
-                   _points(curve, "unanswerable_abstained"))
+                   _points(curve, "unanswerable_abstained", start))
         )
     markers = [(f"current {ev.threshold:g}", ev.threshold)]
     if calibrated is not None:
         markers.append((f"calibrated {calibrated:g}", calibrated))
-    lo, hi = curve[0].threshold, curve[-1].threshold
     figures = [
         '<figure id="tradeoff">'
         + line_chart(
@@ -158,7 +160,7 @@ def _curve_figures(ev: Evaluation, calibrated: float | None) -> list[str]:
             x_label="abstention threshold (answer when confidence ≥ threshold)",
             y_label="share",
             title="abstention trade-off",
-            x_range=(lo, hi),
+            x_range=(start, hi),
             markers=markers,
             steps=True,
         )
@@ -189,10 +191,13 @@ def _curve_figures(ev: Evaluation, calibrated: float | None) -> list[str]:
     return figures
 
 
-def _points(curve: tuple[CurvePoint, ...], attr: str) -> tuple[tuple[float, float], ...]:
-    return tuple(
-        (p.threshold, getattr(p, attr)) for p in curve if getattr(p, attr) is not None
-    )
+def _points(
+    curve: tuple[CurvePoint, ...], attr: str, start: float
+) -> tuple[tuple[float, float], ...]:
+    points = [(p.threshold, getattr(p, attr)) for p in curve if getattr(p, attr) is not None]
+    if points and points[0][0] == curve[0].threshold:
+        points.insert(0, (start, points[0][1]))
+    return tuple(points)
 
 
 def _describe(p: CurvePoint) -> str:
