@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qa.embedding import SentenceTransformerEmbedder, bf16_supported
+from qa.embedding import SentenceTransformerEmbedder, _pool_spans, bf16_supported
 from tests.conftest import SUPERBOWL_SOURCES
 
 PARAGRAPHS = [p for p in (SUPERBOWL_SOURCES / "Super_Bowl_50.txt").read_text().split("\n\n") if p.strip()][:24]
@@ -69,3 +69,16 @@ def test_chunk_tokens_align_with_the_words_they_share(real_embedder):
     best = (question.vectors @ chunk.vectors.T).argmax(axis=1)
     matched = {text[a:b] for a, b in chunk.spans[best].tolist()}
     assert "half" in "".join(matched) or "halftime" in matched
+
+
+def test_pooled_span_is_the_unit_mean_of_the_tokens_it_overlaps():
+    tokens = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 3.0]], np.float32)
+    token_spans = np.array([[0, 3], [4, 8], [9, 12]], np.int64)  # "The Broncos won"-like
+    fallback = np.array([0.6, 0.8], np.float32)
+    pooled = _pool_spans(tokens, token_spans, [(0, 8), (5, 6), (3, 4), (8, 10)], fallback)
+    np.testing.assert_allclose(pooled[0], [2**-0.5, 2**-0.5], atol=1e-6)  # tokens 0 and 1
+    np.testing.assert_allclose(pooled[1], [0.0, 1.0], atol=1e-6)  # inside token 1 only
+    np.testing.assert_allclose(pooled[2], fallback)  # white space: no token, the text's vector
+    np.testing.assert_allclose(pooled[3], [0.0, 1.0], atol=1e-6)  # touches token 2 only
+    assert _pool_spans(tokens, token_spans, [], fallback).shape == (0, 2)
+    assert _pool_spans(tokens[:0], token_spans[:0], [(0, 5)], fallback).tolist() == [fallback.tolist()]
