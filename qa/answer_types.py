@@ -1,8 +1,9 @@
 """What kind of thing a question asks for, and the spans of that kind in a sentence.
 
 Patterns, not a model: dates, years, clock times, scores, numbers, money, percentages,
-measures and proper names cover the typed questions (who, when, where, how many, how
-much, which team...). Other questions ("what", "why", "how") get a clause of the sentence.
+measures, colours, ordinals, titles before names ("what position does X play") and proper
+names cover the typed questions (who, when, where, how many, how much, which team, what
+colour...). Other questions ("what", "why", "how") get a clause of the sentence.
 """
 
 from __future__ import annotations
@@ -60,6 +61,16 @@ PATTERNS: dict[str, re.Pattern[str]] = {
         rf"(?<![\d:–-])\b(?:{_NUM}{_SCALE}|{_NUMBER_WORD}(?:[\s-]{_NUMBER_WORD})*)\b(?![:–]\d)",
         re.IGNORECASE,
     ),
+    "colour": re.compile(
+        r"\b(?:red|orange|yellow|green|blue|navy|purple|violet|pink|brown|black|white|gr[ae]y|"
+        r"silver|gold|golden|bronze|teal|maroon|crimson|scarlet|beige|turquoise|cyan|magenta)\b",
+        re.IGNORECASE,
+    ),
+    "ordinal": re.compile(
+        rf"\b(?:number (?:one|two|three|\d+)|(?:first|second|third|fourth|fifth|sixth|seventh|"
+        rf"eighth|ninth|tenth|eleventh|twelfth|\d+(?:st|nd|rd|th)))\b",
+        re.IGNORECASE,
+    ),
     # Runs of capitalised words (or numbers after one), allowing short joiners
     # ("Bank of America", "Super Bowl XXXIII", "Levi's Stadium").
     "name": re.compile(
@@ -83,9 +94,17 @@ _NAMED_HEADS = (
 _CUES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bhow much (?:money|did|does|do|was|were|is|are|would|will|had|has)?\b.*\b(?:cost|pay|paid|spend|spent|worth|price|charge|earn|raise|fund|budget|revenue|fee)"), "money"),
     (re.compile(r"\bhow much money\b|\bwhat (?:was|is) the (?:cost|price)\b|\bhow much .*\$"), "money"),
+    (re.compile(r"\bwhat\b.*\b(?:cost|price|fee|fare|salary|wage)s?\b|\b(?:base|ad|advertising) rates?\b"), "money"),
     (re.compile(r"\bhow much time\b|\bwhat time\b|\btime (?:on|left on) the clock\b"), "time"),
     (re.compile(r"\bwhat (?:percentage|percent|share|proportion)\b|\bhow much of\b"), "percent"),
     (re.compile(r"\bhow much\b"), "number"),
+    (re.compile(r"\bwin/loss\b|\bwin-loss\b|\bwins? and loss"), "score"),
+    (re.compile(r"\b(?:what|which) colou?rs?\b|\bthe colou?rs? of\b"), "colour"),
+    (re.compile(r"\b(?:what|which) (?:seed|rank|ranking|place|anniversary|pick)\b"), "ordinal"),
+    (re.compile(r"\bthe (?:number|total|amount|count) of\b|\bwhat (?:is|was|are|were) the (?:\w+ )?(?:most|number)\b"), "number"),
+    (re.compile(r"\b(?:what|which) (?:yard|mile|met(?:er|re)|kilomet(?:er|re)|feet|foot|inch|pound|kilogram|ton|acre|degree)s?\b"), "measure"),
+    (re.compile(r"\b(?:what|which) (?:position|role|job|post|office)\b|\bthe (?:position|role) (?:of|that|which)\b"), "role"),
+    (re.compile(r"\b(?:called|known as|nicknamed|stand for|short for)\b"), "name"),
     (re.compile(r"\bhow ma?n?y\b"), "number"),
     (re.compile(r"\bhow old\b|\bwhat age\b"), "number"),
     (re.compile(r"\bhow (?:long|far|tall|high|wide|deep|big|heavy|fast)\b"), "measure"),
@@ -127,6 +146,9 @@ _ACCEPTS = {
     "measure": ("measure",),
     "number": ("money", "percent", "number"),
     "name": ("name",),
+    "colour": ("colour",),
+    "ordinal": ("ordinal", "number"),
+    "role": ("role",),
 }
 
 # Capitalised only because they start a sentence or a title: never the start of a name.
@@ -164,12 +186,40 @@ def _name_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+# One or two lower-case words right before a capitalised word: the title in front of a
+# name ("linebacker Von Miller", "prime minister Boris Johnson", "guitarist Jonny Buckland").
+_ROLE = re.compile(r"\b([a-z][a-z-]+(?:\s[a-z][a-z-]+)?)\s(?=[A-Z])")
+
+
+# Never part of a title: function words, verbs ("was named Captain"), name particles ("Anna de Vries").
+_NOT_ROLE_WORD = _NOT_NAME_START | frozenset(
+    "is are was were be been being has have had do does did said says named called "
+    "de del della da di du la le van von der den bin al".split()
+)
+
+
+def _role_spans(text: str) -> list[tuple[int, int]]:
+    """Titles in front of names, without leading function words ("the", "and", "by")."""
+    spans = []
+    for m in _ROLE.finditer(text):
+        a, b = m.span(1)
+        words = text[a:b].split()
+        while words and words[0] in _NOT_NAME_START:
+            a += len(words.pop(0)) + 1
+        if words and not any(w in _NOT_ROLE_WORD or w.endswith(("ed", "ing")) for w in words):
+            spans.append((a, b))
+    return spans
+
+
 def candidate_spans(kind: AnswerType, text: str) -> list[tuple[int, int]]:
     """Spans of `text` that could answer a question of `kind`; longest first on overlap."""
     spans: list[tuple[int, int]] = []
     for name in _ACCEPTS.get(kind.name, ()):
         if name == "name":
             spans.extend(_name_spans(text))
+            continue
+        if name == "role":
+            spans.extend(_role_spans(text))
             continue
         for m in PATTERNS[name].finditer(text):
             a, b = m.span()

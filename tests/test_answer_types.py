@@ -29,6 +29,20 @@ from qa.answer_types import candidate_spans, question_type
         ("What was the last name of the keeper?", "name"),
         ("In what Dutch city was she born?", "name"),
         ("Which of the two was older?", "name"),
+        ("What was the average cost of a ticket?", "money"),
+        ("What was the base rate for an advert?", "money"),
+        ("What was the number of ships lost?", "number"),
+        ("What are the most goals she scored?", "number"),
+        ("What was their win/loss record?", "score"),
+        ("What colour was the door painted?", "colour"),
+        ("What was the color of the flag?", "colour"),
+        ("What rank did the song reach?", "ordinal"),
+        ("What anniversary was celebrated?", "ordinal"),
+        ("What yard line did they reach?", "measure"),
+        ("What position does Anna de Vries play?", "role"),
+        ("What was the festival called?", "name"),
+        ("What does NATO stand for?", "name"),
+        ("What year was the ferry built?", "year"),
         ("Why did the bakery close?", "other"),
         ("What did the keeper do at night?", "other"),
     ],
@@ -51,6 +65,16 @@ def test_spans_of_each_type():
     assert _texts("How much time was left?", "With 4:51 left, they scored.") == ["4:51"]
 
 
+def test_colour_ordinal_and_role_spans():
+    assert _texts("What colour was it?", "The gold-plated door was once dark blue.") == ["gold", "blue"]
+    assert _texts("What rank did it reach?", "It was the third-most sold record; number one was Abba.") == [
+        "third",
+        "number one",
+    ]
+    sentence = "Dutch goalkeeper Anna de Vries was named captain by coach Tom Berg."
+    assert _texts("What position does Anna de Vries play?", sentence) == ["goalkeeper", "coach"]
+
+
 def test_number_spans_prefer_the_longest_and_skip_scores_and_times():
     spans = _texts("How many people came?", "Some 12,000 people came; the score was 3–1 at 4:51.")
     assert spans == ["12,000"]
@@ -70,7 +94,9 @@ def test_untyped_questions_have_no_typed_spans():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(max_size=200), st.sampled_from(["Who?", "When?", "How many?", "How much did it cost?", "What score?"]))
+@given(st.text(max_size=200), st.sampled_from(
+        ["Who?", "When?", "How many?", "How much did it cost?", "What score?", "What colour?", "What rank?", "What position?"]
+    ),)
 def test_spans_are_ordered_disjoint_and_inside_the_text(text, question):
     spans = candidate_spans(question_type(question), text)
     for a, b in spans:
