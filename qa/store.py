@@ -96,14 +96,19 @@ class FaissStore(VectorStore):
         import faiss
 
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
-        # For one question FAISS splits the scan across OpenMP threads, and on a busy
-        # two-core machine their spin-waits made a 10k-vector search 15x slower (16 ms vs
-        # 1 ms). Batches still use every core.
-        faiss.omp_set_num_threads(1 if len(queries) < 8 else (os.cpu_count() or 1))
         k = min(k, self._index.ntotal)
         if k <= 0:
             return [[] for _ in queries]
-        scores, rows = self._index.search(queries, k)
+        # For one question FAISS splits the scan across OpenMP threads, and on a busy
+        # two-core machine their spin-waits made a 10k-vector search 15x slower (16 ms vs
+        # 1 ms). Batches still use every core. The OpenMP runtime is shared with torch, so
+        # the previous count is restored: left at 1 it slowed question encoding by ~30%.
+        previous = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1 if len(queries) < 8 else (os.cpu_count() or 1))
+        try:
+            scores, rows = self._index.search(queries, k)
+        finally:
+            faiss.omp_set_num_threads(previous)
         return [
             [Hit(int(r), float(s)) for r, s in zip(row_ids, row_scores) if r >= 0]
             for row_ids, row_scores in zip(rows, scores)

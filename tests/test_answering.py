@@ -213,3 +213,25 @@ def test_ask_aligns_question_tokens_with_the_stored_ones(tmp_path, monkeypatch):
     for a in (answer, plain):
         c = a.citation
         assert c is None or with_tokens.document_text(c.source)[c.start : c.end] == c.text
+
+
+def test_a_question_is_answered_on_one_blas_thread_and_the_limit_is_lifted_after(tmp_path):
+    # Spinning BLAS workers took the two cores from torch: Super Bowl p95 116 ms -> 19 ms.
+    from threadpoolctl import threadpool_info
+
+    def blas_threads() -> set[int]:
+        return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    seen: list[set[int]] = []
+
+    class Recording(FakeEmbedder):
+        def embed_query(self, text):
+            seen.append(blas_threads())
+            return super().embed_query(text)
+
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    pipeline = Pipeline.open(tmp_path / "index", sources=tmp_path / "seeds", embedder=Recording())
+    before = blas_threads()
+    pipeline.ask("When will Russia withdraw from the International Space Station?")
+    assert seen == [{1}]
+    assert blas_threads() == before

@@ -43,3 +43,14 @@ def test_hnsw_above_the_threshold_and_save_load_round_trip(tmp_path):
     found = loaded.search(queries, 10)
     recall = np.mean([len({h.row for h in f} & set(e.tolist())) / 10 for f, e in zip(found, exact)])
     assert recall >= 0.95
+
+
+def test_single_question_search_leaves_the_openmp_thread_count_as_it_was():
+    # torch shares FAISS's OpenMP runtime: a count left at 1 slowed question encoding.
+    import faiss
+
+    store = FaissStore.build(unit(100), hnsw_threshold=10_000)
+    before = faiss.omp_get_max_threads()
+    store.search(unit(20, seed=2), 5)
+    store.search(unit(1, seed=1)[0], 5)
+    assert faiss.omp_get_max_threads() == before
