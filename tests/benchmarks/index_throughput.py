@@ -67,12 +67,23 @@ def main() -> None:
         plain_seconds = time.perf_counter() - started
 
     pieces = report.word_pieces
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads, bf16={'on' if embedder.bf16 else 'off'}")
+    print(f"machine: {platform.machine()}, {_cpu_model()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads, bf16={'on' if embedder.bf16 else 'off (no native bfloat16)'}")
     print(f"corpus: {copies} copies of {len(SOURCES)} files = {report.files} files, {len(texts)} chunks, {pieces:,} word pieces")
     print(f"qa index (full build)      : {qa_seconds:7.1f} s  {len(texts) / qa_seconds:7.1f} chunks/s  {pieces / qa_seconds:8,.0f} word pieces/s")
     print(f"plain encode fp32 (bs 32)  : {plain_seconds:7.1f} s  {len(texts) / plain_seconds:7.1f} chunks/s  {pieces / plain_seconds:8,.0f} word pieces/s")
     print(f"ratio qa / plain           : {plain_seconds / qa_seconds:.2f}x")
+
+
+def _cpu_model() -> str:
+    """The CPU's name: the ratio depends on it (native bfloat16 or not)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
 
 
 if __name__ == "__main__":
