@@ -239,8 +239,8 @@ class SentenceTransformerEmbedder(Embedder):
         for rows in self._batches(texts):
             pooled, tokens, mask, offsets = self._forward([texts[i] for i in rows])
             vectors[rows] = pooled
-            # Whole-batch array work, then plain slicing per text: per-span torch calls
-            # cost more than the model's forward pass (profiled: ~25 s of a 71 s build).
+            # Whole-batch array work, then one matrix product per text for all its spans.
+            # (Profiled: the forward pass is ~89% of a build, this part under 2%.)
             tokens = tokens.numpy()
             offsets = offsets.numpy()
             real = (mask.numpy() > 0) & (offsets[:, :, 1] > offsets[:, :, 0])  # no [CLS]/[SEP]/padding
