@@ -7,6 +7,7 @@ Most tests use `FakePipeline` (tests/tui_fakes.py) so they are fast and determin
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import pytest
 from rich.text import Text
 
 from qa.errors import IndexCorruptError, SourcesError
+from tests.conftest import SEEDS
 from tests.tui_fakes import FakeFactory, FakePipeline, Scripted, settle, submit
 from tui.app import make_app
 from tui.editor import editor_command
@@ -431,3 +433,94 @@ def test_cli_tui_and_serve_have_help_and_check_the_folder(tmp_path):
     assert result.exit_code == 1
     command = serve_command(tmp_path, None)
     assert command.endswith(f"-m qa tui --sources {tmp_path.resolve()}")
+
+
+def test_a_served_app_quits_when_its_server_is_gone(monkeypatch):
+    import threading
+
+    from qa.cli import tui_cmd
+
+    parent = {"pid": 4242}
+    monkeypatch.setattr(tui_cmd.os, "getppid", lambda: parent["pid"])
+    exited = threading.Event()
+
+    class App:
+        def call_from_thread(self, callback):
+            callback()
+
+        def exit(self):
+            exited.set()
+
+    tui_cmd._exit_when_orphaned(App(), every=0.01)
+    assert not exited.wait(0.2)  # the server is alive: keep running
+    parent["pid"] = 1  # re-parented: the server died
+    assert exited.wait(5)
+
+
+@pytest.mark.slow
+def test_killing_qa_serve_leaves_no_app_process_behind(tmp_path):
+    """A browser session starts an app; SIGKILL the server; the app must not linger."""
+    import asyncio
+    import signal
+    import socket
+    import time
+
+    import aiohttp
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "qa", "serve", "--port", str(port), "--sources", str(SEEDS),
+         "--index", str(tmp_path / "idx")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+    def descendants(pid: int) -> list[int]:
+        parents = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+        out, frontier = [], [pid]
+        while frontier:
+            frontier = [child for child, parent in parents.items() if parent in frontier]
+            out += frontier
+        return out
+
+    async def open_session() -> list[int]:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(100):  # the server takes a moment to listen
+                try:
+                    ws = await session.ws_connect(f"http://127.0.0.1:{port}/ws?width=80&height=24")
+                    break
+                except aiohttp.ClientError:
+                    await asyncio.sleep(0.1)
+            # Wait until the app is ready and idle: one killed while starting up dies on its
+            # next write to the closed pipe anyway; an idle one writes nothing and lingered.
+            screen = b""
+            async with asyncio.timeout(120):
+                while b"ready" not in screen:
+                    message = await ws.receive()
+                    if message.type == aiohttp.WSMsgType.BINARY:
+                        screen += message.data
+            await asyncio.sleep(1)
+            apps = descendants(server.pid)
+            server.send_signal(signal.SIGKILL)  # while the browser is still connected
+            await ws.close()
+            return apps
+
+    try:
+        apps = asyncio.run(open_session())
+        assert apps, "no app process started"
+        server.wait(10)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in apps):
+            time.sleep(0.2)
+        lingering = [pid for pid in apps if Path(f"/proc/{pid}").exists()]
+        for pid in lingering:
+            os.kill(pid, signal.SIGKILL)
+        assert not lingering
+    finally:
+        server.kill()

@@ -3,8 +3,10 @@ in a browser. Textual is imported only when one of them runs, so `qa --help` sta
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
+import threading
 from pathlib import Path
 
 import typer
@@ -23,10 +25,32 @@ def _check_sources(sources: Path | None) -> None:
 
 
 def run_tui(sources: Path | None, index: Path | None) -> None:
-    """Run the app in this terminal until the user quits."""
+    """Run the app in this terminal (or for `qa serve`) until the user quits."""
     from tui.app import make_app
 
-    make_app(sources=sources, index=index).run()
+    app = make_app(sources=sources, index=index)
+    if "web_driver" in os.environ.get("TEXTUAL_DRIVER", ""):  # set by textual-serve
+        _exit_when_orphaned(app)
+    app.run()
+
+
+def _exit_when_orphaned(app, every: float = 1.0) -> threading.Thread:
+    """Quit `app` once its parent, the `qa serve` process, is gone.
+
+    Textual's web driver does not exit when its input ends, so an app whose server was
+    killed would stay alive, holding the model (~540 MB), until killed by hand. A server
+    that stops gracefully tells its apps to quit; this covers the one that could not.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            threading.Event().wait(every)
+        app.call_from_thread(app.exit)
+
+    thread = threading.Thread(target=watch, name="qa-orphan-watch", daemon=True)
+    thread.start()
+    return thread
 
 
 @app.command()
@@ -40,13 +64,17 @@ def tui(
 
 
 def serve_command(sources: Path | None, index: Path | None) -> str:
-    """The shell command textual-serve runs for each browser session: `qa tui ...`."""
+    """The shell command textual-serve runs for each browser session: `qa tui ...`.
+
+    `exec` replaces the shell, so the app's parent is the server itself and the app can
+    tell when the server is gone (see `_exit_when_orphaned`).
+    """
     argv = [sys.executable, "-m", "qa", "tui"]
     if sources is not None:
         argv += ["--sources", str(sources.resolve())]
     if index is not None:
         argv += ["--index", str(index.resolve())]
-    return shlex.join(argv)
+    return "exec " + shlex.join(argv)
 
 
 @app.command()
