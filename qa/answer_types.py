@@ -67,8 +67,8 @@ PATTERNS: dict[str, re.Pattern[str]] = {
         re.IGNORECASE,
     ),
     "ordinal": re.compile(
-        rf"\b(?:number (?:one|two|three|\d+)|(?:first|second|third|fourth|fifth|sixth|seventh|"
-        rf"eighth|ninth|tenth|eleventh|twelfth|\d+(?:st|nd|rd|th)))\b",
+        r"\b(?:number (?:one|two|three|\d+)|(?:first|second|third|fourth|fifth|sixth|seventh|"
+        r"eighth|ninth|tenth|eleventh|twelfth|\d+(?:st|nd|rd|th)))\b",
         re.IGNORECASE,
     ),
     # Runs of capitalised words (or numbers after one), allowing short joiners

@@ -4,7 +4,8 @@ A build scans the sources, reuses everything of files whose size and mtime (or, 
 those, sha256) are unchanged, loads, cleans, chunks and embeds only new or changed files,
 drops deleted ones, and writes a new generation atomically (qa/generations.py). Loading
 checks the manifest against the running model and settings and every file against its
-recorded hash, then holds the documents, chunks, sentences, vectors and BM25 in memory.
+recorded hash, then holds the documents, chunks, sentences, vectors and BM25 in memory
+(qa/loaded_index.py).
 
 Files in a generation, all without pickle:
   manifest.json     what this index is (qa/manifest.py)
@@ -22,12 +23,10 @@ Files in a generation, all without pickle:
 
 from __future__ import annotations
 
-import bisect
 import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,260 +36,27 @@ from qa.chunking import Chunker
 from qa.cleaning import content_spans
 from qa.config import IndexSettings
 from qa.embedding import Embedder, TokenVectors
-from qa.errors import IndexCorruptError, IndexMissingError, SourcesError
+from qa.errors import SourcesError
 from qa.lexical import LexicalIndex
+from qa.loaded_index import (  # load_index and the file names are part of this module's API
+    CHUNKS,
+    DOCUMENTS,
+    EMBEDDINGS,
+    SENTENCE_VECTORS,
+    SENTENCES,
+    TOKEN_SPANS,
+    TOKEN_VECTORS,
+    LoadedIndex,
+    _FileData,
+    load_index,
+)
 from qa.loading import FileSkipped, load_document, scan_sources
-from qa.store import FaissStore, VectorStore
-from qa.types import BuildReport, Chunk, Document, IndexStats, Progress, Sentence, Skipped
+from qa.store import FaissStore
+from qa.types import BuildReport, Chunk, Document, Progress, Sentence, Skipped
 
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[Progress], None]
-
-DOCUMENTS = "documents.jsonl"
-CHUNKS = "chunks.npy"
-SENTENCES = "sentences.npy"
-EMBEDDINGS = "embeddings.npy"
-SENTENCE_VECTORS = "sentence_vectors.npy"
-TOKEN_VECTORS = "token_vectors.npy"
-TOKEN_SPANS = "token_spans.npy"
-
-
-@dataclass(slots=True)
-class _FileData:
-    """Everything one source contributes to an index."""
-
-    document: Document
-    sentences: list[Sentence]
-    chunks: list[Chunk]
-    embeddings: np.ndarray  # (len(chunks), dim)
-    sentence_vectors: np.ndarray  # (len(sentences), dim)
-    token_vectors: np.ndarray  # (tokens, dim), rows grouped by chunk
-    token_spans: np.ndarray  # (tokens, 3): chunk number within this file, start, end
-
-
-class LoadedIndex:
-    """A generation in memory: what retrieval and answering read."""
-
-    CACHED_CHUNKS = 2048  # float32 token vectors kept for answering (~100 MB at most)
-
-    def __init__(
-        self,
-        directory: Path,
-        manifest: dict,
-        documents: list[Document],
-        chunks: list[Chunk],
-        sentences: list[Sentence],
-        embeddings: np.ndarray,
-        sentence_vectors: np.ndarray,
-        store: VectorStore,
-        lexical: LexicalIndex,
-        token_vectors: np.ndarray,
-        token_spans: np.ndarray,
-    ):
-        self.directory = directory
-        self.manifest = manifest
-        self.sources_dir = Path(manifest["sources_dir"])
-        self.documents = {d.source: d for d in documents}
-        self.chunks = chunks
-        self.embeddings = embeddings
-        self.sentence_list = sentences  # sorted by document, then offset
-        self.sentence_vectors = sentence_vectors  # row i belongs to sentence_list[i]
-        self.store = store
-        self.lexical = lexical
-        self.token_vectors = token_vectors  # float16, rows grouped by chunk
-        self.token_spans = token_spans  # (chunk row, start, end) of each token row
-        # Token rows of chunk i: _token_bounds[i] to _token_bounds[i + 1].
-        self._token_bounds = np.searchsorted(token_spans[:, 0], np.arange(len(chunks) + 1)).tolist()
-        self._token_cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-        self._sentence_rows: dict[str, range] = {}
-        for row, s in enumerate(sentences):
-            r = self._sentence_rows.get(s.source)
-            self._sentence_rows[s.source] = range(r.start if r else row, row + 1)
-        self._sentence_starts = [s.start for s in sentences]
-        self._line_starts: dict[str, list[int]] = {}
-
-    def document(self, source: str) -> Document:
-        try:
-            return self.documents[source]
-        except KeyError:
-            raise IndexMissingError(f"{source} is not in the index {self.directory}") from None
-
-    def sentences(self, source: str) -> list[Sentence]:
-        rows = self._sentence_rows.get(source, range(0))
-        return self.sentence_list[rows.start : rows.stop]
-
-    def sentence_rows_within(self, source: str, start: int, end: int) -> range:
-        """Rows (into `sentence_list`) of the sentences of `source` overlapping `[start, end)`."""
-        rows = self._sentence_rows.get(source, range(0))
-        lo = max(rows.start, bisect.bisect_right(self._sentence_starts, start, rows.start, rows.stop) - 1)
-        if lo < rows.stop and self.sentence_list[lo].end <= start:
-            lo += 1
-        hi = bisect.bisect_left(self._sentence_starts, end, lo, rows.stop)
-        return range(lo, max(lo, hi))
-
-    def chunk_tokens(self, row: int) -> range:
-        """Rows (into `token_vectors`) of chunk `row`'s word pieces; empty without them."""
-        return range(self._token_bounds[row], self._token_bounds[row + 1])
-
-    def chunk_token_vectors(self, row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Chunk `row`'s token vectors as float32, with their start and end offsets.
-
-        Converting float16 costs more than the matrix product that follows, so converted
-        chunks are kept (bounded: the cache is dropped when it grows past CACHED_CHUNKS).
-        """
-        cached = self._token_cache.get(row)
-        if cached is None:
-            rows = self.chunk_tokens(row)
-            spans = self.token_spans[rows.start : rows.stop]
-            cached = (
-                self.token_vectors[rows.start : rows.stop].astype(np.float32),
-                np.ascontiguousarray(spans[:, 1]),
-                np.ascontiguousarray(spans[:, 2]),
-            )
-            if len(self._token_cache) >= self.CACHED_CHUNKS:
-                self._token_cache.clear()
-            self._token_cache[row] = cached
-        return cached
-
-    def line_of(self, source: str, offset: int) -> int:
-        """1-based line number of `offset` in `source` (line breaks: \\n, \\r\\n or \\r)."""
-        starts = self._line_starts.get(source)
-        if starts is None:
-            text = self.document(source).text
-            starts = [0]
-            i = 0
-            while i < len(text):
-                c = text[i]
-                if c == "\n" or (c == "\r" and text[i + 1 : i + 2] != "\n"):
-                    starts.append(i + 1)
-                i += 1
-            self._line_starts[source] = starts
-        return bisect.bisect_right(starts, offset)
-
-    @property
-    def stats(self) -> IndexStats:
-        m = self.manifest
-        return IndexStats(
-            name=self.directory.name,
-            path=str(self.directory),
-            sources_dir=m["sources_dir"],
-            files=len(self.documents),
-            chunks=len(self.chunks),
-            model=m["model"]["id"],
-            dim=m["model"]["dim"],
-            built_at=m["built_at"],
-        )
-
-    def file_data(self, source: str, rows: range) -> _FileData:
-        sentence_rows = self._sentence_rows.get(source, range(0))
-        first, last = self._token_bounds[rows.start], self._token_bounds[rows.stop]
-        token_spans = self.token_spans[first:last].copy()
-        token_spans[:, 0] -= rows.start  # chunk numbers within the file
-        return _FileData(
-            self.documents[source],
-            self.sentences(source),
-            self.chunks[rows.start : rows.stop],
-            self.embeddings[rows.start : rows.stop],
-            self.sentence_vectors[sentence_rows.start : sentence_rows.stop],
-            self.token_vectors[first:last],
-            token_spans,
-        )
-
-    def rows_by_source(self) -> dict[str, range]:
-        out: dict[str, range] = {}
-        for row, chunk in enumerate(self.chunks):
-            r = out.get(chunk.source)
-            out[chunk.source] = range(r.start if r else row, row + 1)
-        return out
-
-
-# ---------------------------------------------------------------- loading
-
-
-def _load_array(generation: Path, name: str, dtype, columns: int | None) -> np.ndarray:
-    try:
-        array = np.load(generation / name, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise IndexCorruptError(f"the index file {generation / name} cannot be read ({exc}): {mf.REBUILD_HINT}") from exc
-    if array.dtype != dtype or (columns is not None and (array.ndim != 2 or array.shape[1] != columns)):
-        raise IndexCorruptError(f"the index file {generation / name} has the wrong shape: {mf.REBUILD_HINT}")
-    return array
-
-
-def _read_documents(generation: Path) -> list[Document]:
-    documents = []
-    try:
-        with open(generation / DOCUMENTS, encoding="utf-8") as f:
-            for line in f:
-                d = json.loads(line)
-                documents.append(
-                    Document(
-                        source=d["source"],
-                        text=d["text"],
-                        sha256=d["sha256"],
-                        size=d["size"],
-                        mtime=d["mtime"],
-                        kind=d["kind"],
-                        page_starts=tuple(d["page_starts"]),
-                    )
-                )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise IndexCorruptError(f"the index file {generation / DOCUMENTS} cannot be read ({exc}): {mf.REBUILD_HINT}") from exc
-    return documents
-
-
-def load_index(
-    index_dir: Path, *, embedder: Embedder, settings: IndexSettings | None = None
-) -> LoadedIndex:
-    """Load the live generation of `index_dir`, checking it was built by this setup."""
-    settings = settings or IndexSettings()
-    index_dir = Path(index_dir)
-    generation = generations.current_generation(index_dir)
-    if generation is None:
-        raise IndexMissingError(f"there is no index at {index_dir}: build one with `qa index`")
-    manifest = mf.read_manifest(generation)
-    mf.check_compatible(
-        manifest, model_id=embedder.model_id, dim=embedder.dim, settings=settings, where=index_dir
-    )
-    mf.verify_artifacts(generation, manifest)
-
-    documents = _read_documents(generation)
-    chunk_rows = _load_array(generation, CHUNKS, np.int64, 5)
-    sentence_rows = _load_array(generation, SENTENCES, np.int64, 3)
-    embeddings = _load_array(generation, EMBEDDINGS, np.float32, embedder.dim)
-    sentence_vectors = _load_array(generation, SENTENCE_VECTORS, np.float16, embedder.dim)
-    if len(embeddings) != len(chunk_rows) or len(sentence_vectors) != len(sentence_rows):
-        raise IndexCorruptError(f"the index {index_dir} has vectors that do not match its chunks or sentences: {mf.REBUILD_HINT}")
-    token_vectors = _load_array(generation, TOKEN_VECTORS, np.float16, embedder.dim)
-    token_spans = _load_array(generation, TOKEN_SPANS, np.int64, 3)
-    owners = token_spans[:, 0]
-    if len(token_vectors) != len(token_spans) or (
-        len(owners) and (owners[0] < 0 or owners[-1] >= len(chunk_rows) or bool((np.diff(owners) < 0).any()))
-    ):
-        raise IndexCorruptError(f"the index {index_dir} has token vectors that do not match its chunks: {mf.REBUILD_HINT}")
-
-    try:
-        chunks = [
-            Chunk(documents[d].source, s, e, documents[d].text[s:e], t, w)
-            for d, s, e, t, w in chunk_rows.tolist()
-        ]
-        sentences = [
-            Sentence(documents[d].source, s, e, documents[d].text[s:e])
-            for d, s, e in sentence_rows.tolist()
-        ]
-    except IndexError as exc:
-        raise IndexCorruptError(f"the index {index_dir} refers to a document it does not hold: {mf.REBUILD_HINT}") from exc
-
-    store = FaissStore.load(generation)
-    if len(store) != len(chunks):
-        raise IndexCorruptError(f"the vector index of {index_dir} holds {len(store)} vectors for {len(chunks)} chunks: {mf.REBUILD_HINT}")
-    lexical = LexicalIndex.load(generation, len(chunks))
-    return LoadedIndex(
-        index_dir, manifest, documents, chunks, sentences, embeddings, sentence_vectors, store, lexical,
-        token_vectors, token_spans,
-    )
-
 
 # ---------------------------------------------------------------- building
 
