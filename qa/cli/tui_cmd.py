@@ -7,6 +7,7 @@ import os
 import shlex
 import sys
 import threading
+import time
 from pathlib import Path
 
 import typer
@@ -45,7 +46,7 @@ def _exit_when_orphaned(app, every: float = 1.0) -> threading.Thread:
 
     def watch() -> None:
         while os.getppid() == parent:
-            threading.Event().wait(every)
+            time.sleep(every)
         app.call_from_thread(app.exit)
 
     thread = threading.Thread(target=watch, name="qa-orphan-watch", daemon=True)
