@@ -4,6 +4,8 @@ Patterns, not a model: dates, years, clock times, scores, numbers, money, percen
 measures, colours, ordinals, titles before names ("what position does X play") and proper
 names cover the typed questions (who, when, where, how many, how much, which team, what
 colour...). Other questions ("what", "why", "how") get a clause of the sentence.
+`question_focus` finds the noun naming the kind of answer ("which *team*"), which answering
+compares with candidate spans through the model's token vectors.
 """
 
 from __future__ import annotations
@@ -133,6 +135,40 @@ def question_type(question: str) -> AnswerType:
     if _CAPITALISED_AFTER.search(question):
         return AnswerType("name")
     return OTHER
+
+
+# The noun a which/what question names as the kind of its answer: "Which NFL *team*
+# represented...", "What *venue*...", "What is the name of the *stadium*...". The noun
+# phrase ends at a verb, auxiliary or preposition; its last word is the head.
+_FOCUS = re.compile(r"\b(?:which|what|whic)\s+(?:(?:is|was|are|were)\s+the\s+)?((?:[\w'’-]+\s*){1,4})", re.IGNORECASE)
+_FOCUS_ENDS = frozenset(
+    "did does do was is were are has have had will would can could should of in on at for "
+    "to by from with as the a an that who which".split()
+)
+_PLACEHOLDER_HEADS = frozenset({"name", "kind", "type", "sort"})  # "the name of the X": X
+_OF_NOUN = re.compile(r"\s+of\s+(?:the\s+|a\s+|an\s+)?([\w'’-]+)")
+
+
+def question_focus(question: str) -> tuple[int, int] | None:
+    """Where the question says what kind of thing it asks for: the character span of
+    the head noun after "which"/"what", or None ("who", "when", "what did...")."""
+    m = _FOCUS.search(question)
+    if not m:
+        return None
+    head = None
+    for k, word in enumerate(re.finditer(r"[\w'’-]+", m.group(1))):
+        w = word.group().lower()
+        if w in _FOCUS_ENDS or (k > 0 and w.endswith("ed")):  # "which team *represented*"
+            break
+        head = word
+    if head is None:
+        return None
+    start, end = m.start(1) + head.start(), m.start(1) + head.end()
+    if head.group().lower() in _PLACEHOLDER_HEADS:
+        of = _OF_NOUN.match(question, end)
+        if of:
+            return of.span(1)
+    return (start, end)
 
 
 # Spans of these types also satisfy a question of the key's type, best first.

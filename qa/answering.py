@@ -9,7 +9,8 @@ No trained reader model is available offline, so the answer is found in three st
    (qa/late_interaction.py), which catches paraphrases;
 2. in the best sentences, candidate spans of that type are scored by their distance to
    the words the question and sentence share and by where the question's tokens align
-   (the question's own words are never the answer); untyped questions get the clause
+   (the question's own words are never the answer, but the noun naming the kind of
+   answer, "which *team*", should align inside it); untyped questions get the clause
    that continues past the shared words, or the sentence;
 3. a confidence is computed from the evidence (share of the question's rare words the
    sentence holds, cosine, type present), and below the threshold (config) the pipeline
@@ -26,7 +27,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from qa.answer_types import AnswerType, candidate_spans, question_type
+from qa.answer_types import AnswerType, candidate_spans, question_focus, question_type
 from qa.config import AskSettings
 from qa.embedding import TokenVectors
 from qa.late_interaction import ChunkAlignment, QuestionTokens, align_chunk, question_tokens, span_alignments
@@ -291,7 +292,10 @@ def answer_question(
     question_words = set(terms(question)) - _question_form()
     kind = question_type(question)
     read = passages[: max(1, settings.read_k)]
-    alignments = _Alignments(index, question_tokens(question, query_tokens, _words(question), question_words, idf))
+    tokens = question_tokens(
+        question, query_tokens, _words(question), question_words, idf, focus=question_focus(question)
+    )
+    alignments = _Alignments(index, tokens)
     scored = _score_sentences(question_words, query_vector, read, index, idf, kind, alignments)
     if not scored:
         return Answer(

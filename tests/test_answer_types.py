@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from qa.answer_types import candidate_spans, question_type
+from qa.answer_types import candidate_spans, question_focus, question_type
 
 
 @pytest.mark.parametrize(
@@ -102,3 +102,31 @@ def test_spans_are_ordered_disjoint_and_inside_the_text(text, question):
     for a, b in spans:
         assert 0 <= a < b <= len(text)
     assert all(x[1] <= y[0] for x, y in zip(spans, spans[1:]))
+
+
+@pytest.mark.parametrize(
+    ("question", "focus"),
+    [
+        ("Which NFL team represented the AFC?", "team"),  # the head ends the noun phrase
+        ("What station aired the final?", "station"),  # a verb ends it
+        ("In what city did the mill close?", "city"),  # an auxiliary ends it
+        ("What was the final score?", "score"),
+        ("What is the name of the stadium where they played?", "stadium"),  # the named thing
+        ("What kind of bird nests there?", "bird"),
+        ("Who won the game?", None),
+        ("What did the mayor say?", None),
+        ("When did it close?", None),
+        ("", None),
+    ],
+)
+def test_question_focus(question, focus):
+    span = question_focus(question)
+    assert (question[span[0] : span[1]] if span else None) == focus
+
+
+@given(st.text(max_size=300))
+def test_question_focus_is_a_word_of_the_question(question):
+    span = question_focus(question)
+    if span is not None:
+        assert 0 <= span[0] < span[1] <= len(question)
+        assert question[span[0] : span[1]].strip() == question[span[0] : span[1]]
