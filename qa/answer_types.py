@@ -4,8 +4,8 @@ Patterns, not a model: dates, years, clock times, scores, numbers, money, percen
 measures, colours, ordinals, titles before names ("what position does X play") and proper
 names cover the typed questions (who, when, where, how many, how much, which team, what
 colour...). Other questions ("what", "why", "how") get a clause of the sentence.
-`question_focus` finds the noun naming the kind of answer ("which *team*"), which answering
-compares with candidate spans through the model's token vectors.
+`question_focus` finds the noun naming the kind of answer ("which *team*", "how many
+*games*"), which answering compares with candidate spans through the model's token vectors.
 """
 
 from __future__ import annotations
@@ -134,13 +134,32 @@ def question_type(question: str) -> AnswerType:
             return AnswerType(name)
     if _CAPITALISED_AFTER.search(question):
         return AnswerType("name")
+    # "What jersey...", "which device...": a noun asked for by name, not a clause about it
+    # (Super Bowl F1 +.009 over answering these with a clause).
+    focus = question_focus(question)
+    if focus is not None and not focus.counted:
+        return AnswerType("name")
     return OTHER
 
 
-# The noun a which/what question names as the kind of its answer: "Which NFL *team*
-# represented...", "What *venue*...", "What is the name of the *stadium*...". The noun
-# phrase ends at a verb, auxiliary or preposition; its last word is the head.
-_FOCUS = re.compile(r"\b(?:which|what|whic)\s+(?:(?:is|was|are|were)\s+the\s+)?((?:[\w'’-]+\s*){1,4})", re.IGNORECASE)
+@dataclass(frozen=True, slots=True)
+class Focus:
+    """The noun of a question that names what its answer is ("which *team*": the answer is
+    a team) or counts ("how many *games*": the answer is a number of games, said just
+    before the noun). `start`/`end` are character offsets into the question."""
+
+    start: int
+    end: int
+    counted: bool = False
+
+
+# The noun phrase after "which"/"what" ("Which NFL *team* represented...", "What *venue*...",
+# "What is the name of the *stadium*...") or "how many" ("How many *games* did..."). It ends
+# at a verb, auxiliary or preposition; its last word is the head.
+_FOCUS = re.compile(
+    r"\b(?:(which|what|whic)\s+(?:(?:is|was|are|were)\s+the\s+)?|how many\s+)((?:[\w'’-]+\s*){1,4})",
+    re.IGNORECASE,
+)
 _FOCUS_ENDS = frozenset(
     "did does do was is were are has have had will would can could should of in on at for "
     "to by from with as the a an that who which".split()
@@ -149,26 +168,27 @@ _PLACEHOLDER_HEADS = frozenset({"name", "kind", "type", "sort"})  # "the name of
 _OF_NOUN = re.compile(r"\s+of\s+(?:the\s+|a\s+|an\s+)?([\w'’-]+)")
 
 
-def question_focus(question: str) -> tuple[int, int] | None:
-    """Where the question says what kind of thing it asks for: the character span of
-    the head noun after "which"/"what", or None ("who", "when", "what did...")."""
+def question_focus(question: str) -> Focus | None:
+    """Where the question says what kind of thing it asks for: the head noun after
+    "which"/"what" or "how many", or None ("who", "when", "what did...")."""
     m = _FOCUS.search(question)
     if not m:
         return None
     head = None
-    for k, word in enumerate(re.finditer(r"[\w'’-]+", m.group(1))):
+    for k, word in enumerate(re.finditer(r"[\w'’-]+", m.group(2))):
         w = word.group().lower()
         if w in _FOCUS_ENDS or (k > 0 and w.endswith("ed")):  # "which team *represented*"
             break
         head = word
     if head is None:
         return None
-    start, end = m.start(1) + head.start(), m.start(1) + head.end()
-    if head.group().lower() in _PLACEHOLDER_HEADS:
+    start, end = m.start(2) + head.start(), m.start(2) + head.end()
+    counted = m.group(1) is None
+    if head.group().lower() in _PLACEHOLDER_HEADS and not counted:
         of = _OF_NOUN.match(question, end)
         if of:
-            return of.span(1)
-    return (start, end)
+            start, end = of.span(1)
+    return Focus(start, end, counted)
 
 
 # Spans of these types also satisfy a question of the key's type, best first.

@@ -113,6 +113,8 @@ def test_spans_are_ordered_disjoint_and_inside_the_text(text, question):
         ("What was the final score?", "score"),
         ("What is the name of the stadium where they played?", "stadium"),  # the named thing
         ("What kind of bird nests there?", "bird"),
+        ("How many games did they lose?", "games"),
+        ("How many Pro Bowl selections were there?", "selections"),
         ("Who won the game?", None),
         ("What did the mayor say?", None),
         ("When did it close?", None),
@@ -120,13 +122,22 @@ def test_spans_are_ordered_disjoint_and_inside_the_text(text, question):
     ],
 )
 def test_question_focus(question, focus):
-    span = question_focus(question)
-    assert (question[span[0] : span[1]] if span else None) == focus
+    found = question_focus(question)
+    assert (question[found.start : found.end] if found else None) == focus
+    if found:
+        assert found.counted == question.startswith("How many")
+
+
+def test_a_named_focus_asks_for_a_name_and_a_counted_one_for_a_number():
+    assert question_type("What jersey did the team wear?").name == "name"  # a clause before
+    assert question_type("How many games did they lose?").name == "number"
+    assert question_type("What did the mayor say?").name == "other"
 
 
 @given(st.text(max_size=300))
 def test_question_focus_is_a_word_of_the_question(question):
-    span = question_focus(question)
-    if span is not None:
-        assert 0 <= span[0] < span[1] <= len(question)
-        assert question[span[0] : span[1]].strip() == question[span[0] : span[1]]
+    found = question_focus(question)
+    if found is not None:
+        assert 0 <= found.start < found.end <= len(question)
+        word = question[found.start : found.end]
+        assert word.strip() == word

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import numpy as np
 
 from qa import late_interaction
+from qa.answer_types import Focus
 from qa.embedding import TokenVectors
 from qa.errors import QAError, QuestionError
 from qa.late_interaction import ChunkAlignment, QuestionTokens, question_tokens, span_alignments
@@ -216,6 +217,18 @@ def test_the_focus_noun_rewards_the_span_it_matches_inside():
     np.testing.assert_allclose(after - before, late_interaction.FOCUS_MATCH * np.array([0.1, 0.8]), rtol=1e-6)
 
 
+def test_a_counted_noun_rewards_the_number_right_before_it():
+    # "How many games": the counted noun matches token 3 best, right after the span at token 2.
+    cosines = np.array([[0.1, 0.9, 0.1, 0.0, 0.0, 0.0]], np.float32)
+    starts = np.array([0, 4, 8, 12, 16, 20], np.int64)
+    focus = np.array([[0.0, 0.0, 0.0, 0.9, 0.0, 0.0]], np.float32)
+    plain = ChunkAlignment(cosines, starts, starts + 3)
+    counted = ChunkAlignment(cosines, starts, starts + 3, focus, counted=True)
+    spans = [(8, 11), (16, 19), (20, 23)]  # tokens 2, 4 and the chunk's last
+    gain = span_alignments(counted, (0, 24), spans) - span_alignments(plain, (0, 24), spans)
+    np.testing.assert_allclose(gain, late_interaction.COUNTED_MATCH * np.array([0.9, 0.0, 0.0]), atol=1e-6)
+
+
 def test_question_tokens_keep_only_the_content_words():
     question = "Who won the big game?"
     words = [(m.start(), m.end(), m.group().lower()) for m in re.finditer(r"\w+", question)]
@@ -227,8 +240,9 @@ def test_question_tokens_keep_only_the_content_words():
     assert kept.focus is None
     assert question_tokens(question, None, words, {"won"}, lambda w: 1.0) is None
     assert question_tokens(question, tokens, words, {"absent"}, lambda w: 1.0) is None
-    focused = question_tokens(question, tokens, words, {"won"}, lambda w: 1.0, focus=(16, 20))  # "game"
+    focused = question_tokens(question, tokens, words, {"won"}, lambda w: 1.0, focus=Focus(16, 20))  # "game"
     np.testing.assert_array_equal(focused.focus, np.eye(6, 8, dtype=np.float32)[[4]])
+    assert not focused.counted
 
 
 def test_ask_aligns_question_tokens_with_the_stored_ones(tmp_path, monkeypatch):
