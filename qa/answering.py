@@ -50,7 +50,7 @@ ENTITY_CONTEXT = 8  # best sentences in which the question's names are looked fo
 # Words that shape a question without saying what it is about; not in every stop list.
 _QUESTION_FORM_WORDS = (
     "what which who whom whose when where why how do does did should would could can "
-    "will shall may might must is are was were has have had"
+    "will shall may might must is are was were has have had many much"
 )
 
 
