@@ -164,7 +164,7 @@ def test_superbowl_meets_the_targets(superbowl_pipeline):
     assert metrics["hit@5"] >= 0.97
     assert metrics["verbatim"] == 1.0
     assert metrics["evidence_hit"] >= 0.715  # .67 before token MaxSim, .705 before the focus noun
-    assert metrics["f1"] >= 0.49  # .39 before token MaxSim, .465 before the focus noun
+    assert metrics["f1"] >= 0.51  # .39 before token MaxSim, .465 before the focus noun
     assert metrics["abstain_answerable"] <= 0.01
 
 
