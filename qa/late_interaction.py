@@ -8,8 +8,8 @@ The same alignment places an answer span: the question's tokens find their best 
 next to the answer, not inside it, except the noun that names the kind of answer
 ("which *team*"): it finds its best match inside the answer ("Denver Broncos"), which
 tells a team from the other names of a sentence; a counted noun ("how many *games*")
-finds it right after the number. Token vectors come from the index (stored
-at build time) and from the question's own forward pass, so nothing extra is embedded here.
+finds it right after the number. Token vectors come from the index (stored at build
+time) and from the question's own forward pass, so nothing extra is embedded here.
 """
 
 from __future__ import annotations
@@ -123,7 +123,8 @@ def span_alignments(
     """How answer-like each span's place in `sentence` is by token alignment: the question's
     tokens find their best match right next to the span (discounted with the distance in
     tokens), not inside it, and its focus noun's best match inside it (a counted noun's:
-    right after it). 0 for a span that holds no token. All spans of one sentence at once, since a question has a handful."""
+    right after it). 0 for a span that holds no token. All spans of one sentence at once,
+    since a question has a handful."""
     out = np.zeros(len(spans), np.float32)
     s_lo, s_hi = (int(x) for x in alignment.bounds(*sentence))
     if not spans or s_hi <= s_lo:
@@ -131,10 +132,7 @@ def span_alignments(
     starts, ends = zip(*spans)
     lo, hi = alignment.bounds(np.array(starts), np.array(ends))
     if alignment.focus_cosines is not None:
-        if alignment.counted:
-            out += COUNTED_MATCH * _focus_after(alignment.focus_cosines, lo, hi)
-        else:
-            out += FOCUS_MATCH * _focus_inside(alignment.focus_cosines, lo, hi)
+        out += _focus_match(alignment, lo, hi)
     lo, hi = np.maximum(lo, s_lo)[:, None] - s_lo, np.minimum(hi, s_hi)[:, None] - s_lo
     position = np.arange(s_hi - s_lo)[None, :]
     within = (position >= lo) & (position < hi)  # (spans, tokens)
@@ -154,23 +152,13 @@ def span_alignments(
     return out
 
 
-def _focus_inside(focus_cosines: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+def _focus_match(alignment: ChunkAlignment, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Per span (token range `[lo, hi)`): the focus noun's best cosine with a token inside
-    it ("team" against "Broncos"); 0 for a span without tokens."""
-    return np.array(
-        [focus_cosines[:, a:b].max() if b > a else 0.0 for a, b in zip(lo.tolist(), hi.tolist())],
-        np.float32,
-    )
-
-
-def _focus_after(focus_cosines: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Per span: the counted noun's best cosine with the COUNTED_REACH tokens right after
-    it ("four" then "games"); 0 for a span without tokens or at the chunk's end."""
-    n = focus_cosines.shape[1]
-    return np.array(
-        [
-            focus_cosines[:, b : b + COUNTED_REACH].max() if a < b < n else 0.0
-            for a, b in zip(lo.tolist(), hi.tolist())
-        ],
-        np.float32,
-    )
+    it ("team" against "Broncos"), or for a counted noun with the COUNTED_REACH tokens right
+    after it ("four" then "games"), weighted; 0 for a span without tokens."""
+    cosines = alignment.focus_cosines
+    starts, ends = lo.tolist(), hi.tolist()
+    if alignment.counted:  # the window right after each span that holds a token
+        starts, ends = ends, [z + COUNTED_REACH if z > a else z for a, z in zip(starts, ends)]
+    best = [cosines[:, a:z].max() if cosines[:, a:z].size else 0.0 for a, z in zip(starts, ends)]
+    return (COUNTED_MATCH if alignment.counted else FOCUS_MATCH) * np.array(best, np.float32)
