@@ -183,5 +183,6 @@ def test_index_subprocess_on_the_seeds_copy(seeds_copy, tmp_path):
     first = run(["index", str(seeds_copy), "--index", str(tmp_path / "idx")])
     assert first.returncode == 0, first.stderr
     assert "indexed 2 files" in first.stdout and "word pieces/s" in first.stdout
+    assert "DEBUG" not in first.stderr  # bm25s raises its own logger to DEBUG on import
     second = run(["index", str(seeds_copy), "--index", str(tmp_path / "idx")])
     assert "up to date" in second.stdout and "nothing re-embedded" in second.stdout

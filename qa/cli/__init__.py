@@ -31,13 +31,13 @@ def _root(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what the library does."),
 ) -> None:
     """With no command, open the terminal UI on seeds/."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-    # bm25s sets its own logger to DEBUG; keep third-party chatter out of our output.
-    for noisy in ("bm25s", "sentence_transformers", "transformers", "faiss"):
-        logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.WARNING)
+    level = logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    # The level goes on the handler too: a library may set its own logger's level when it
+    # is imported (bm25s sets DEBUG), later than this, and its records would then reach
+    # the terminal, over the TUI's screen during a first build.
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(level)
     if ctx.invoked_subcommand is None:
         from qa.cli.tui_cmd import run_tui
 
