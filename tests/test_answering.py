@@ -187,9 +187,10 @@ def test_the_noun_naming_the_kind_of_answer_picks_it_among_the_names(superbowl_p
 # ---------------------------------------------------------------- late interaction
 
 
-def _alignment(cosines, starts) -> ChunkAlignment:
+def _alignment(cosines, starts, focus=None, counted=False) -> ChunkAlignment:
     starts = np.array(starts, np.int64)
-    return ChunkAlignment(np.array(cosines, np.float32), starts, starts + 3)
+    focus = None if focus is None else np.array(focus, np.float32)
+    return ChunkAlignment(np.array(cosines, np.float32), starts, starts + 3, focus, counted)
 
 
 def test_maxsim_takes_each_question_token_best_match_in_the_range():
@@ -211,11 +212,9 @@ def test_a_span_next_to_the_question_tokens_matches_beats_a_far_one():
 
 def test_the_focus_noun_rewards_the_span_it_matches_inside():
     # Question tokens match token 1; the focus noun ("team") matches token 4 best.
-    cosines = [[0.1, 0.9, 0.1, 0.0, 0.0, 0.0]]
-    starts = np.array([0, 4, 8, 12, 16, 20], np.int64)
-    focus = np.array([[0.0, 0.0, 0.1, 0.2, 0.8, 0.1]], np.float32)
-    plain = ChunkAlignment(np.array(cosines, np.float32), starts, starts + 3)
-    focused = ChunkAlignment(np.array(cosines, np.float32), starts, starts + 3, focus)
+    cosines, starts = [[0.1, 0.9, 0.1, 0.0, 0.0, 0.0]], [0, 4, 8, 12, 16, 20]
+    plain = _alignment(cosines, starts)
+    focused = _alignment(cosines, starts, focus=[[0.0, 0.0, 0.1, 0.2, 0.8, 0.1]])
     spans = [(8, 11), (16, 19)]  # tokens 2 and 4
     before, after = span_alignments(plain, (0, 24), spans), span_alignments(focused, (0, 24), spans)
     assert before[0] > before[1]  # nearer the question's words
@@ -225,11 +224,9 @@ def test_the_focus_noun_rewards_the_span_it_matches_inside():
 
 def test_a_counted_noun_rewards_the_number_right_before_it():
     # "How many games": the counted noun matches token 3 best, right after the span at token 2.
-    cosines = np.array([[0.1, 0.9, 0.1, 0.0, 0.0, 0.0]], np.float32)
-    starts = np.array([0, 4, 8, 12, 16, 20], np.int64)
-    focus = np.array([[0.0, 0.0, 0.0, 0.9, 0.0, 0.0]], np.float32)
-    plain = ChunkAlignment(cosines, starts, starts + 3)
-    counted = ChunkAlignment(cosines, starts, starts + 3, focus, counted=True)
+    cosines, starts = [[0.1, 0.9, 0.1, 0.0, 0.0, 0.0]], [0, 4, 8, 12, 16, 20]
+    plain = _alignment(cosines, starts)
+    counted = _alignment(cosines, starts, focus=[[0.0, 0.0, 0.0, 0.9, 0.0, 0.0]], counted=True)
     spans = [(8, 11), (16, 19), (20, 23)]  # tokens 2, 4 and the chunk's last
     gain = span_alignments(counted, (0, 24), spans) - span_alignments(plain, (0, 24), spans)
     np.testing.assert_allclose(gain, late_interaction.COUNTED_MATCH * np.array([0.9, 0.0, 0.0]), atol=1e-6)
