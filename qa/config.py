@@ -48,20 +48,16 @@ class IndexSettings:
 @dataclass(frozen=True, slots=True)
 class AskSettings:
     top_k: int = 10  # passages retrieved and returned
-    read_k: int = 5  # passages the extractor reads
+    read_k: int = 10  # passages the reader reads
     dense_weight: float = 0.5  # convex fusion: w·cos + (1-w)·bm25/max (FINDINGS.md)
     # Plus this times the passage's best sentence cosine (pooled sentence vectors).
     sentence_weight: float = 1.0
     alternatives: int = 3
-    # How much a span's placement (next to the question's words, not made of them, and
-    # where the question's tokens align) counts against the sentence score when typed
-    # spans compete across sentences. 0.3 with token alignment: Super Bowl F1 .423 -> .434.
-    span_weight: float = 0.3
-    # Untyped questions: answer with the clause after the question's words when short.
-    untyped_clause: bool = True
-    # Below this confidence, say the sources do not answer. Calibrated on the dev sets plus
-    # off-topic questions: off-topic scored <= .25, answerable Super Bowl 99th pct .35.
-    abstain_threshold: float = 0.27
+    # Below this confidence (the reader's calibrated probability that its answer is
+    # right), say the sources do not answer. None: the reader's own threshold, the one
+    # that maximised SQuAD 2.0 F1 on held-out articles (reader.json); `qa eval
+    # --calibrate` tunes it for an index on the user's own questions.
+    abstain_threshold: float | None = None
 
     def save(self, index_dir: Path) -> None:
         """Write the settings that differ from the defaults (atomically).

@@ -58,8 +58,9 @@ def check_question(question: str) -> str:
 class Pipeline:
     """A loaded index plus the retriever and extractor that answer over it."""
 
-    def __init__(self, index, retriever, embedder, settings: AskSettings, report: BuildReport | None):
+    def __init__(self, index, retriever, embedder, settings: AskSettings, report: BuildReport | None, reader=None):
         self._index = index
+        self._reader = reader
         self._retriever = retriever
         self._embedder = embedder
         self.settings = settings
@@ -76,13 +77,16 @@ class Pipeline:
         rebuild: bool = False,
         progress: ProgressCallback | None = None,
         embedder=None,
+        reader: Path | None = None,
     ) -> Pipeline:
         """Load the index for `sources`, building or updating it first when `build` is true.
 
         With `build=False` the saved index is used as it is (IndexMissingError if none).
+        `reader` is a folder trained by `qa train-reader`; the shipped reader by default.
         Raises the typed errors of `qa.errors`; never prints.
         """
         from qa.embedding import default_embedder
+        from qa.reader.weights import open_reader
         from qa.indexing import build_index, load_index
         from qa.retrieval import HybridRetriever
 
@@ -91,6 +95,7 @@ class Pipeline:
         sources = Path(sources) if sources is not None else DEFAULT_SOURCES
         index_dir = Path(index_dir) if index_dir is not None else default_index_dir(sources)
         embedder = embedder or default_embedder()
+        loaded_reader = open_reader(reader)  # verified first: a damaged file fails before any build
         report = None
         if build:
             report = build_index(
@@ -105,10 +110,12 @@ class Pipeline:
         if warm_up:  # pay the model load here, not in the first question's latency
             warm_up()
         settings = AskSettings.load(index_dir)
+        if settings.abstain_threshold is None:
+            settings = replace(settings, abstain_threshold=loaded_reader.calibration.threshold)
         retriever = HybridRetriever(
             index, embedder, dense_weight=settings.dense_weight, sentence_weight=settings.sentence_weight
         )
-        return cls(index, retriever, embedder, settings, report)
+        return cls(index, retriever, embedder, settings, report, loaded_reader)
 
     @property
     def stats(self) -> IndexStats:
@@ -143,10 +150,10 @@ class Pipeline:
             passages = self._retriever.retrieve(question, self.settings.top_k, query_vector=query_vector)
             answer = answer_question(
                 question,
-                query_vector,
                 passages,
                 self._index,
                 self.settings,
+                self._reader,
                 alternatives=self.settings.alternatives if alternatives is None else alternatives,
                 query_tokens=query_tokens,
             )

@@ -45,7 +45,7 @@ def _root(
 
 
 # Registration by import: each module adds its command(s) to `app`.
-from qa.cli import index_cmd, ask_cmd, eval_cmd, tui_cmd  # noqa: E402,F401
+from qa.cli import index_cmd, ask_cmd, eval_cmd, tui_cmd, train_cmd  # noqa: E402,F401
 
 
 def fail(message: str, code: int = 1) -> None:

@@ -177,6 +177,19 @@ def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
+def auroc(scores: Sequence[float], positive: Sequence[bool]) -> float | None:
+    """Area under the ROC curve: the chance that a positive scores above a negative (ties
+    count half); None without both kinds."""
+    pos = sorted(s for s, p in zip(scores, positive) if p)
+    neg = sorted(s for s, p in zip(scores, positive) if not p)
+    if not pos or not neg:
+        return None
+    import bisect
+
+    wins = sum(bisect.bisect_left(neg, s) + 0.5 * (bisect.bisect_right(neg, s) - bisect.bisect_left(neg, s)) for s in pos)
+    return wins / (len(pos) * len(neg))
+
+
 # (name in README, what it is over), in the README's order: the table and JSON use these.
 METRICS: tuple[tuple[str, str], ...] = (
     ("em", "answerable"),
@@ -190,6 +203,11 @@ METRICS: tuple[tuple[str, str], ...] = (
     ("mrr@10", "answerable with offsets"),
     ("abstain_unanswerable", "unanswerable"),
     ("abstain_answerable", "answerable"),
+    # SQuAD 2.0's F1: token F1 on answerable questions, 1 for an abstention on an
+    # unanswerable one (always abstaining scores the unanswerable share).
+    ("squad2_f1", "all"),
+    # How well `confidence` separates answerable from unanswerable questions (.5: chance).
+    ("abstain_auroc", "all"),
     ("verbatim", "answered"),
     ("latency_p50_ms", "all"),
     ("latency_p95_ms", "all"),
@@ -257,6 +275,8 @@ def aggregate(results: Sequence[QuestionResult]) -> Metrics:
         "mrr@10": _mean([1 / r.rank if r.rank else 0.0 for r in located]),
         "abstain_unanswerable": share(unanswerable, lambda r: r.abstained),
         "abstain_answerable": share(answerable, lambda r: r.abstained),
+        "squad2_f1": _mean([r.f1 if r.answerable else float(r.abstained) for r in results]),
+        "abstain_auroc": auroc([r.confidence for r in results], [r.answerable for r in results]),
         "verbatim": share(answered, lambda r: bool(r.verbatim)),
         "latency_p50_ms": percentile(latencies, 50),
         "latency_p95_ms": percentile(latencies, 95),

@@ -29,6 +29,8 @@ MEANINGS = {
     "mrr@10": "mean reciprocal rank of the first passage holding a gold answer",
     "abstain_unanswerable": "share of unanswerable questions abstained on (higher is better)",
     "abstain_answerable": "share of answerable questions abstained on (lower is better)",
+    "squad2_f1": "SQuAD 2.0 F1: token F1 on answerable, 1 for abstaining on unanswerable",
+    "abstain_auroc": "how well confidence separates answerable from unanswerable (0.5: chance)",
     "verbatim": "answers equal to the cited text exactly (must be 1)",
     "latency_p50_ms": "median time per question, ms",
     "latency_p95_ms": "95th percentile time per question, ms",

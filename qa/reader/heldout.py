@@ -1,0 +1,120 @@
+"""Calibrating the reader where it is used: behind retrieval, on articles it never saw.
+
+The margin of the best span over ~10 retrieved passages is not the margin of one gold
+paragraph (a maximum over passages runs higher), so confidence is fitted here, through
+the real pipeline: the held-out articles of the training file become a sources folder,
+get indexed, and their questions are asked. Two things come out:
+- Platt scaling, sigmoid(scale * margin + bias) ~ P(the answer is right, token F1 >= .5);
+- the confidence at which abstaining maximises SQuAD 2.0 F1 there: the default threshold.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from qa.evaluation.metrics import auroc, token_f1
+from qa.reader.squad import SquadParagraph
+from qa.reader.training import VALIDATION_EVERY
+
+PARAGRAPH_BREAK = "\n\n"
+
+
+def heldout_sources(paragraphs: list[SquadParagraph], folder: Path) -> list[tuple[str, str, list[str]]]:
+    """Write each held-out article as one text file; returns (question, source, gold texts)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    by_article: dict[int, list[SquadParagraph]] = {}
+    for p in paragraphs:
+        if p.article % VALIDATION_EVERY == 0:
+            by_article.setdefault(p.article, []).append(p)
+    questions = []
+    for article, paras in by_article.items():
+        name = f"article-{article:03d}.txt"
+        (folder / name).write_text(PARAGRAPH_BREAK.join(p.context for p in paras) + "\n", encoding="utf-8")
+        for p in paras:
+            for q in p.questions:
+                questions.append((q.question, name, [p.context[a:b] for a, b in q.answers]))
+    return questions
+
+
+def fit_platt(margins: np.ndarray, right: np.ndarray, steps: int = 50) -> tuple[float, float]:
+    """(scale, bias) of sigmoid(scale * margin + bias), by Newton's method on log loss."""
+    x = np.stack([margins, np.ones_like(margins)], axis=1).astype(float)
+    y = right.astype(float)
+    theta = np.array([1.0, 0.0])
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-np.clip(x @ theta, -30, 30)))
+        hess = (x * (p * (1 - p))[:, None]).T @ x + 1e-6 * np.eye(2)
+        theta -= np.linalg.solve(hess, x.T @ (p - y))
+    return float(theta[0]), float(theta[1])
+
+
+def best_threshold(margins: np.ndarray, f1: np.ndarray, answerable: np.ndarray) -> float:
+    """The margin above which answering maximises SQuAD 2.0 F1 (answer iff margin >= t)."""
+    order = np.argsort(-margins)
+    gain = np.where(answerable, f1, 0.0)[order]  # what answering earns
+    loss = (~answerable).astype(float)[order]  # what abstaining would have earned
+    total = np.cumsum(gain) + (loss.sum() - np.cumsum(loss))
+    k = int(np.argmax(total))
+    # midway between the last answered margin and the next one
+    m = margins[order]
+    return float((m[k] + m[k + 1]) / 2) if k + 1 < len(m) else float(m[k] - 1e-6)
+
+
+def calibrate_heldout(
+    paragraphs: list[SquadParagraph],
+    reader_dir: Path,
+    work: Path,
+    *,
+    limit: int = 4000,
+    seed: int = 13,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+) -> dict:
+    from qa.answering import read_passages
+    from qa.pipeline import Pipeline
+    from qa.reader.weights import open_reader
+
+    questions = heldout_sources(paragraphs, work / "sources")
+    random.Random(seed).shuffle(questions)
+    questions = questions[:limit]
+    pipeline = Pipeline.open(work / "index", sources=work / "sources", reader=reader_dir)
+    reader = open_reader(reader_dir)
+    index, embedder, retriever = pipeline._index, pipeline._embedder, pipeline._retriever
+    settings = pipeline.settings
+    margins, f1s, answerable = [], [], []
+    for n, (question, _, gold) in enumerate(questions):
+        vector, tokens = embedder.embed_query(question)
+        passages = retriever.retrieve(question, settings.top_k, query_vector=vector)
+        reads = read_passages(reader.network, question, tokens, passages[: settings.read_k], index)
+        if reads:
+            best = reads[0]
+            text = index.document(best.source).text[best.start : best.end]
+            margins.append(best.margin)
+        else:
+            text = ""
+            margins.append(-math.inf)
+        f1s.append(max((token_f1(text, g) for g in gold), default=0.0))
+        answerable.append(bool(gold))
+        progress(n + 1, len(questions))
+    m = np.array(margins)
+    m = np.where(np.isfinite(m), m, np.min(m[np.isfinite(m)]) - 1)
+    f1 = np.array(f1s)
+    ans = np.array(answerable)
+    scale, bias = fit_platt(m, ans & (f1 >= 0.5))
+    t = best_threshold(m, f1, ans)
+    answered = m >= t
+    return {
+        "scale": scale,
+        "bias": bias,
+        "threshold": float(1 / (1 + math.exp(-(scale * t + bias)))),
+        "heldout": {
+            "questions": int(len(m)),
+            "squad2_f1": float(np.where(ans, np.where(answered, f1, 0.0), (~answered).astype(float)).mean()),
+            "f1_answerable": float(np.where(answered, f1, 0.0)[ans].mean()),
+            "abstain_auroc": auroc(m.tolist(), ans.tolist()),
+        },
+    }

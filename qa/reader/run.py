@@ -1,0 +1,83 @@
+"""`qa train-reader`: features, training, calibration, weights and a written summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from qa.reader.features import extract_features, file_sha256
+from qa.reader.heldout import calibrate_heldout
+from qa.reader.model_config import ReaderConfig
+from qa.reader.squad import read_squad
+from qa.reader.training import TrainSettings, train
+from qa.reader.weights import save_reader
+from qa.types import Progress
+
+
+def train_reader(
+    squad_json: Path,
+    out: Path,
+    cache: Path,
+    settings: TrainSettings,
+    config: ReaderConfig = ReaderConfig(),
+    *,
+    progress: Callable[[Progress], None] = lambda event: None,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """Train, calibrate and save a reader into `out`; returns the run summary."""
+    import torch
+
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    started = time.time()
+    paragraphs = read_squad(squad_json)
+    log(f"{squad_json}: {len(paragraphs):,} paragraphs, {sum(len(p.questions) for p in paragraphs):,} questions")
+    features = extract_features(
+        paragraphs,
+        cache,
+        file_sha256(squad_json),
+        progress=lambda stage, done, total: progress(Progress(f"encode {stage}", done, total)),
+    )
+    log(f"features: {len(features.passage_meta):,} passages, {features.passages.vectors.shape[0]:,} passage tokens "
+        f"({(time.time() - started) / 60:.1f} min)")
+    def keep(model, figures):
+        # A usable reader at every validation: a long run cut short still leaves weights.
+        tensors = {k: v.detach().float().numpy().copy() for k, v in model.state_dict().items()}
+        save_reader(out / "checkpoint", tensors, config, {"checkpoint": figures})
+
+    model, history = train(
+        paragraphs, features, config, settings,
+        on_step=lambda step, total, loss: progress(Progress("train", step, total, f"loss {loss:.3f}")),
+        on_validation=keep,
+        log=log,
+    )
+    tensors = {k: v.detach().float().numpy() for k, v in model.state_dict().items()}
+    save_reader(out, tensors, config, {})  # uncalibrated, for the held-out run below
+    log("calibrating confidence on the held-out articles, through retrieval")
+    calibration = calibrate_heldout(
+        paragraphs, out, cache / "heldout",
+        progress=lambda done, total: progress(Progress("calibrate", done, total)),
+    )
+    log(json.dumps(calibration))
+    summary = {
+        "trained_on": {"file": squad_json.name, "sha256": file_sha256(squad_json),
+                       "license": "CC BY-SA 4.0 (SQuAD 2.0, Rajpurkar, Jia and Liang 2018)"},
+        "settings": {k: v for k, v in vars(settings).items()},
+        "date": dt.date.today().isoformat(),
+        "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}",
+        "minutes": round((time.time() - started) / 60, 1),
+        "validation": history["validation"][-1] if history["validation"] else {},
+        "validation_history": history["validation"],
+        "final_loss": float(np.mean(history["loss"][-200:])) if history["loss"] else None,
+        "calibration": calibration,
+    }
+    sha = save_reader(out, tensors, config, summary)
+    summary["sha256"] = sha
+    (out / "training-summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    log(f"saved {out} (sha256 {sha}) in {summary['minutes']} min")
+    return summary
