@@ -254,7 +254,17 @@ class SentenceTransformerEmbedder(Embedder):
         return vectors, span_vectors, token_vectors
 
     def embed_query(self, text):
-        pooled, tokens, mask, offsets = self._forward([text])
+        import torch
+
+        # One question on one thread: torch's pool of two spins against whatever else runs
+        # (measured on a busy machine, issue 12: p50 496 ms on 2 threads, 22.5 ms on 1),
+        # and one thread is no slower when the machine is quiet.
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            pooled, tokens, mask, offsets = self._forward([text])
+        finally:
+            torch.set_num_threads(threads)
         offsets = offsets[0].numpy()
         real = (mask[0].numpy() > 0) & (offsets[:, 1] > offsets[:, 0])
         return pooled[0], TokenVectors(_unit_rows(tokens[0].numpy()[real]), offsets[real].astype(np.int64))

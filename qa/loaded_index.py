@@ -181,9 +181,9 @@ class LoadedIndex:
         return out
 
 
-def _load_array(generation: Path, name: str, dtype, columns: int | None) -> np.ndarray:
+def _load_array(generation: Path, name: str, dtype, columns: int | None, mmap: bool = False) -> np.ndarray:
     try:
-        array = np.load(generation / name, allow_pickle=False)
+        array = np.load(generation / name, allow_pickle=False, mmap_mode="r" if mmap else None)
     except (OSError, ValueError) as exc:
         raise IndexCorruptError(f"the index file {generation / name} cannot be read ({exc}): {mf.REBUILD_HINT}") from exc
     if array.dtype != dtype or (columns is not None and (array.ndim != 2 or array.shape[1] != columns)):
@@ -235,7 +235,9 @@ def load_index(
     sentence_vectors = _load_array(generation, SENTENCE_VECTORS, np.float16, embedder.dim)
     if len(embeddings) != len(chunk_rows) or len(sentence_vectors) != len(sentence_rows):
         raise IndexCorruptError(f"the index {index_dir} has vectors that do not match its chunks or sentences: {mf.REBUILD_HINT}")
-    token_vectors = _load_array(generation, TOKEN_VECTORS, np.float16, embedder.dim)
+    # The reader reads ~10 chunks' token vectors per question: map them, don't load them
+    # (they are ~90% of an index; a generation's files are never rewritten in place).
+    token_vectors = _load_array(generation, TOKEN_VECTORS, np.float16, embedder.dim, mmap=True)
     token_spans = _load_array(generation, TOKEN_SPANS, np.int64, 3)
     owners = token_spans[:, 0]
     if len(token_vectors) != len(token_spans) or (

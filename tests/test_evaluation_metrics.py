@@ -6,6 +6,7 @@ import pytest
 
 from qa.evaluation.metrics import (
     aggregate,
+    auroc,
     contains,
     exact_match,
     normalize_answer,
@@ -197,10 +198,23 @@ def test_run_metrics_by_hand():
     assert m["verbatim"] == pytest.approx(0.6667)  # q1, q2 yes; q5 no
     assert m["latency_p50_ms"] == 30
     assert m["latency_p95_ms"] == 88
-    assert m.over("hit@1") == 2 and m.over("verbatim") == 3 and m.over("em") == 3
+    # SQuAD 2.0 F1 over all five: answerable F1s 1, 2/9, 0; q4 abstained 1, q5 answered 0
+    assert m["squad2_f1"] == pytest.approx((1 + 2 / 9 + 0 + 1 + 0) / 5, abs=1e-4)
+    # every confidence is 0.5: no separation at all
+    assert m["abstain_auroc"] == 0.5
+    assert m.over("hit@1") == 2 and m.over("verbatim") == 3 and m.over("em") == 3 and m.over("abstain_auroc") == 5
+
+
+def test_auroc_by_hand():
+    # positives 0.9, 0.4; negatives 0.5, 0.1: pairs won 0.9>0.5, 0.9>0.1, 0.4>0.1, lost 0.4<0.5
+    assert auroc([0.9, 0.4, 0.5, 0.1], [True, True, False, False]) == 0.75
+    assert auroc([0.3, 0.3], [True, False]) == 0.5  # a tie counts half
+    assert auroc([1.0, 0.0], [True, False]) == 1.0
+    assert auroc([0.2, 0.7], [True, True]) is None  # no negatives: undefined
 
 
 def test_metrics_over_nothing_are_none():
     m = aggregate([r for r in _run() if r.answerable])
     assert m["abstain_unanswerable"] is None
+    assert m["abstain_auroc"] is None
     assert m.as_dict()["abstain_unanswerable"] is None

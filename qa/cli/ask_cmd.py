@@ -68,6 +68,7 @@ def ask_command(
     index: Path = typer.Option(None, "--index", help="Index folder [default: indexes/<name of sources>]."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object in the predictions format."),
     alternatives: int = typer.Option(3, "-n", "--alternatives", min=0, max=20, help="How many alternative answers to show."),
+    reader: Path = typer.Option(None, "--reader", help="A reader trained by `qa train-reader` (its --out folder) [default: the shipped one]."),
 ) -> None:
     """Answer QUESTION verbatim from the sources, with file:line citations.
 
@@ -79,7 +80,7 @@ def ask_command(
 
     check_question(question)  # fail fast, before loading a model
     with progress_bar() as on_progress:
-        pipeline = Pipeline.open(index, sources=sources, progress=on_progress)
+        pipeline = Pipeline.open(index, sources=sources, progress=on_progress, reader=reader)
     answer = pipeline.ask(question, alternatives=alternatives)
     if as_json:
         sys.stdout.write(dumps_prediction(answer) + "\n")

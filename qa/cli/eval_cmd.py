@@ -46,6 +46,9 @@ def eval_command(
         None, "--report", help="Write a self-contained HTML report (charts, failure triage) here."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON on stdout."),
+    reader: Path | None = typer.Option(
+        None, "--reader", help="A reader trained by `qa train-reader` (its --out folder). Default: the shipped one."
+    ),
     calibrate: bool = typer.Option(
         False,
         "--calibrate",
@@ -67,7 +70,7 @@ def eval_command(
     qset = load_questions(questions)  # a bad file fails now, before the model loads
     sources_dir = resolve_sources(questions, sources)
     with _Bars() as bars:
-        pipeline = Pipeline.open(index, sources=sources_dir, progress=bars.update)
+        pipeline = Pipeline.open(index, sources=sources_dir, progress=bars.update, reader=reader)
         ev = evaluate(pipeline, qset, progress=bars.update, with_curve=bool(report or calibrate))
 
     calibrated = None

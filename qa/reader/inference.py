@@ -13,7 +13,10 @@ from qa.reader.model_config import ReaderConfig
 
 
 def _linear(x, w, prefix):
-    return x @ w[f"{prefix}.weight"].T + w[f"{prefix}.bias"]
+    """x @ W.T + b, as one 2-D product (a stacked product broadcasting W is far slower)."""
+    out = x.reshape(-1, x.shape[-1]) @ w[f"{prefix}.weight_t"]
+    out += w[f"{prefix}.bias"]
+    return out.reshape(*x.shape[:-1], out.shape[-1])
 
 
 def _layer_norm(x, w, prefix, eps=1e-5):
@@ -27,9 +30,11 @@ def _relu(x):
 
 
 def _softmax(x, axis):
-    x = x - x.max(axis=axis, keepdims=True)
-    e = np.exp(x)
-    return e / e.sum(axis=axis, keepdims=True)
+    """Softmax in place (x is a fresh temporary wherever this is called)."""
+    x -= x.max(axis=axis, keepdims=True)
+    np.exp(x, out=x)
+    x /= x.sum(axis=axis, keepdims=True)
+    return x
 
 
 class NumpyReader:
@@ -37,26 +42,31 @@ class NumpyReader:
 
     def __init__(self, weights: dict[str, np.ndarray], config: ReaderConfig):
         self.w = {k: np.asarray(v, np.float32) for k, v in weights.items()}
+        for name in [k for k in self.w if k.endswith(".weight") and self.w[k].ndim == 2]:
+            self.w[f"{name}_t"] = np.ascontiguousarray(self.w[name].T)
         self.config = config
 
     def __call__(self, passage, passage_mask, matches, question, question_mask):
         """Same shapes as Reader.forward, as float32/bool NumPy arrays."""
         w = self.w
         neg = np.float32(-1e30)
-        best = passage @ question.transpose(0, 2, 1)
+        question_t = np.ascontiguousarray(question.transpose(0, 2, 1))
+        best = passage @ question_t
         best = np.where(question_mask[:, None, :], best, -1.0).max(axis=2)[..., None]
         p = _linear(passage, w, "project")
         q = _linear(question, w, "project")
-        scores = (p @ q.transpose(0, 2, 1)) * np.float32(1 / np.sqrt(p.shape[-1]))
-        scores = np.where(question_mask[:, None, :], scores, neg)
+        scores = p @ np.ascontiguousarray(q.transpose(0, 2, 1))
+        scores *= np.float32(1 / np.sqrt(p.shape[-1]))
+        scores += np.where(question_mask, np.float32(0), neg)[:, None, :]
         aligned = _softmax(scores, 2) @ q
         pool = _linear(q, w, "question_pool")[..., 0]
         pool = np.where(question_mask, pool, neg)
         summary = (_softmax(pool, 1)[..., None] * q).sum(axis=1)
         x = np.concatenate([p, aligned, p * aligned, p * summary[:, None, :], matches, best], axis=-1)
         x = _linear(x, w, "fuse") + w["position.weight"][: x.shape[1]][None]
+        bias = np.where(passage_mask, np.float32(0), neg)[:, None, None, :]  # (B, 1, 1, L)
         for i in range(self.config.layers):
-            x = self._block(x, passage_mask, f"blocks.{i}")
+            x = self._block(x, bias, f"blocks.{i}")
         x = _layer_norm(x, w, "norm")
         start = (_linear(x, w, "start") @ summary[..., None])[..., 0]
         end = (_linear(x, w, "end") @ summary[..., None])[..., 0]
@@ -68,15 +78,20 @@ class NumpyReader:
         no_answer = _linear(h, w, "no_answer.2")
         return start, end, no_answer
 
-    def _block(self, x, mask, prefix):
+    def _block(self, x, bias, prefix):
         w = self.w
         b, n, d = x.shape
         h = self.config.heads
         qkv = _linear(_layer_norm(x, w, f"{prefix}.norm1"), w, f"{prefix}.qkv")
-        qkv = qkv.reshape(b, n, 3, h, d // h).transpose(2, 0, 3, 1, 4)
-        attn = (qkv[0] @ qkv[1].transpose(0, 1, 3, 2)) * np.float32(1 / np.sqrt(d // h))
-        attn = _softmax(np.where(mask[:, None, None, :], attn, np.float32(-1e30)), -1)
-        y = (attn @ qkv[2]).transpose(0, 2, 1, 3).reshape(b, n, d)
+        # Contiguous operands: NumPy hands stacked matrix products to BLAS only then (a
+        # transposed view falls back to a loop ~10x slower).
+        qkv = np.ascontiguousarray(qkv.reshape(b, n, 3, h, d // h).transpose(2, 0, 3, 4, 1))  # (3, b, h, dh, n)
+        queries = np.ascontiguousarray(qkv[0].transpose(0, 1, 3, 2))
+        attn = queries @ qkv[1]
+        attn *= np.float32(1 / np.sqrt(d // h))
+        attn += bias
+        attn = _softmax(attn, -1)
+        y = (attn @ np.ascontiguousarray(qkv[2].transpose(0, 1, 3, 2))).transpose(0, 2, 1, 3).reshape(b, n, d)
         x = x + _linear(y, w, f"{prefix}.out")
         m = _linear(_relu(_linear(_layer_norm(x, w, f"{prefix}.norm2"), w, f"{prefix}.mlp.0")), w, f"{prefix}.mlp.2")
         return x + m

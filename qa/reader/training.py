@@ -188,7 +188,7 @@ class TrainSettings:
     warmup: int = 300
     seed: int = 13
     max_steps: int | None = None  # stop early (tests, smoke runs)
-    validate_every: int = 500  # steps between validations (each ~20 s)
+    validate_every: int = 800  # steps between validations (each ~20 s)
     # bf16 autocast where the CPU has native bfloat16 (AMX/AVX-512 BF16): 1.5-3x faster
     # steps here; the weights stay fp32 and read the same in fp32 at question time.
     bf16: bool = False
