@@ -56,6 +56,8 @@ class _Read:
     start: int
     end: int
     passage: int  # rank of its passage among those read
+    span: float = 0.0  # the reader's raw span score (start + end logits)
+    no_answer: float = 0.0  # its passage's no-answer score
 
 
 def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:
@@ -67,8 +69,15 @@ def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def read_passages(reader, question: str, query_tokens: TokenVectors, passages: list[Passage], index) -> list[_Read]:
-    """Every passage's best spans, scored by the reader, best first."""
+def read_passages(
+    reader, question: str, query_tokens: TokenVectors, passages: list[Passage], index, rank_penalty: float = 0.0
+) -> list[_Read]:
+    """Every passage's best spans, scored by the reader, best first.
+
+    `margin` is the reader's span score minus its no-answer score, less `rank_penalty` per
+    rank of the passage: the reader reads each passage alone, and retrieval's order is
+    evidence too (fitted on held-out articles, see qa/reader/heldout.py).
+    """
     chunks = [p for p in passages if 0 <= p.row < len(index.chunks) and len(index.chunk_tokens(p.row))]
     if not chunks or query_tokens is None or not len(query_tokens.vectors):
         return []
@@ -98,7 +107,7 @@ def read_passages(reader, question: str, query_tokens: TokenVectors, passages: l
         text = index.document(p.source).text
         for span in best_spans(start[k, :n], end[k, :n], no_answer[k], SPANS_PER_PASSAGE):
             a, b = _whole_words(text, int(starts[span.start]), int(ends[span.end]))
-            out.append(_Read(span.margin, p.source, a, b, k))
+            out.append(_Read(span.margin - rank_penalty * k, p.source, a, b, k, span.span, span.no_answer))
     out.sort(key=lambda r: (-r.margin, r.passage, r.start))
     return out
 
@@ -144,7 +153,7 @@ def answer_question(
     if not passages:
         return Answer(question, None, reason="the index holds no passages to answer from")
     read = passages[: max(1, settings.read_k)]
-    reads = read_passages(reader.network, question, query_tokens, read, index)
+    reads = read_passages(reader.network, question, query_tokens, read, index, reader.calibration.rank_penalty)
     candidates = _candidates(reads, index, 1 + max(0, alternatives), reader.calibration)
     if not candidates:
         return Answer(

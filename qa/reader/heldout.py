@@ -41,16 +41,26 @@ def heldout_sources(paragraphs: list[SquadParagraph], folder: Path) -> list[tupl
     return questions
 
 
-def fit_platt(margins: np.ndarray, right: np.ndarray, steps: int = 50) -> tuple[float, float]:
-    """(scale, bias) of sigmoid(scale * margin + bias), by Newton's method on log loss."""
-    x = np.stack([margins, np.ones_like(margins)], axis=1).astype(float)
+def fit_platt(margins: np.ndarray, right: np.ndarray, steps: int = 100, l2: float = 1e-3) -> tuple[float, float]:
+    """(scale, bias) of sigmoid(scale * margin + bias), by Newton's method on log loss.
+
+    Fitted on standardised margins with a little L2 (separable data would otherwise send
+    the scale to infinity), then mapped back to the raw margin.
+    """
+    mean, std = float(margins.mean()), float(margins.std()) or 1.0
+    x = np.stack([(margins - mean) / std, np.ones_like(margins)], axis=1).astype(float)
     y = right.astype(float)
-    theta = np.array([1.0, 0.0])
+    theta = np.zeros(2)
     for _ in range(steps):
         p = 1 / (1 + np.exp(-np.clip(x @ theta, -30, 30)))
-        hess = (x * (p * (1 - p))[:, None]).T @ x + 1e-6 * np.eye(2)
-        theta -= np.linalg.solve(hess, x.T @ (p - y))
-    return float(theta[0]), float(theta[1])
+        grad = x.T @ (p - y) + l2 * len(y) * np.array([theta[0], 0.0])
+        hess = (x * (p * (1 - p))[:, None]).T @ x + l2 * len(y) * np.diag([1.0, 0.0]) + 1e-9 * np.eye(2)
+        step = np.linalg.solve(hess, grad)
+        theta -= step
+        if np.abs(step).max() < 1e-10:
+            break
+    scale = theta[0] / std
+    return float(scale), float(theta[1] - scale * mean)
 
 
 def best_threshold(margins: np.ndarray, f1: np.ndarray, answerable: np.ndarray) -> float:
@@ -63,6 +73,19 @@ def best_threshold(margins: np.ndarray, f1: np.ndarray, answerable: np.ndarray) 
     # midway between the last answered margin and the next one
     m = margins[order]
     return float((m[k] + m[k + 1]) / 2) if k + 1 < len(m) else float(m[k] - 1e-6)
+
+
+def _sigmoid(z: float) -> float:
+    return 0.5 * (1.0 + math.tanh(0.5 * z))  # no overflow for any z
+
+
+def best_rank_penalty(questions: list[list[tuple[float, int, float]]], penalties=np.arange(0, 1.51, 0.1)) -> float:
+    """The per-rank penalty on the margin that picks the best span across passages: the
+    reader never sees two passages together, and retrieval's order carries evidence too."""
+    def mean_f1(penalty):
+        return np.mean([max(c, key=lambda c: c[0] - penalty * c[1])[2] for c in questions if c])
+
+    return float(max(penalties, key=mean_f1))
 
 
 def calibrate_heldout(
@@ -85,36 +108,42 @@ def calibrate_heldout(
     reader = open_reader(reader_dir)
     index, embedder, retriever = pipeline._index, pipeline._embedder, pipeline._retriever
     settings = pipeline.settings
-    margins, f1s, answerable = [], [], []
+    candidates: list[list[tuple[float, int, float]]] = []  # per question: (margin, rank, F1)
+    answerable: list[bool] = []
+    extras: list[tuple[float, float, float]] = []  # retrieval score, min and max no-answer (inspection)
     for n, (question, _, gold) in enumerate(questions):
         vector, tokens = embedder.embed_query(question)
         passages = retriever.retrieve(question, settings.top_k, query_vector=vector)
         reads = read_passages(reader.network, question, tokens, passages[: settings.read_k], index)
-        if reads:
-            best = reads[0]
-            text = index.document(best.source).text[best.start : best.end]
-            margins.append(best.margin)
-        else:
-            text = ""
-            margins.append(-math.inf)
-        f1s.append(max((token_f1(text, g) for g in gold), default=0.0))
+        candidates.append([
+            (r.margin, r.passage, max((token_f1(index.document(r.source).text[r.start : r.end], g) for g in gold), default=0.0))
+            for r in reads
+        ])
         answerable.append(bool(gold))
+        nulls = [r.no_answer for r in reads] or [0.0]
+        extras.append((passages[0].score if passages else 0.0, min(nulls), max(nulls)))
         progress(n + 1, len(questions))
-    m = np.array(margins)
-    m = np.where(np.isfinite(m), m, np.min(m[np.isfinite(m)]) - 1)
-    f1 = np.array(f1s)
     ans = np.array(answerable)
+    penalty = best_rank_penalty([c for c, a in zip(candidates, answerable) if a])
+    best = [max(c, key=lambda c: c[0] - penalty * c[1]) if c else (-math.inf, 0, 0.0) for c in candidates]
+    m = np.array([b[0] - penalty * b[1] for b in best])
+    finite = np.isfinite(m)
+    m = np.where(finite, m, np.min(m[finite]) - 1 if finite.any() else -1.0)
+    f1 = np.array([b[2] for b in best])
+    np.savez(work / "heldout-margins.npz", margin=m, f1=f1, answerable=ans, extras=np.array(extras))  # for inspection
     scale, bias = fit_platt(m, ans & (f1 >= 0.5))
     t = best_threshold(m, f1, ans)
     answered = m >= t
     return {
         "scale": scale,
         "bias": bias,
-        "threshold": float(1 / (1 + math.exp(-(scale * t + bias)))),
+        "threshold": _sigmoid(scale * t + bias),
+        "rank_penalty": penalty,
         "heldout": {
             "questions": int(len(m)),
             "squad2_f1": float(np.where(ans, np.where(answered, f1, 0.0), (~answered).astype(float)).mean()),
-            "f1_answerable": float(np.where(answered, f1, 0.0)[ans].mean()),
+            "f1_answerable": float(np.where(answered, f1, 0.0)[ans].mean()) if ans.any() else None,
+            "f1_answerable_unthresholded": float(f1[ans].mean()) if ans.any() else None,
             "abstain_auroc": auroc(m.tolist(), ans.tolist()),
         },
     }
