@@ -59,6 +59,63 @@ def test_every_command_has_help_text():
                 assert param.help, f"{name} --{param.name} has no help"
 
 
+USAGE_MISTAKES = [
+    ["ask"],  # no question
+    ["eval"],  # no questions file
+    ["bogus"],
+    ["--bogus"],
+    ["index", "--bogus"],
+    ["ask", "-n", "50", "hello"],  # over the limit of alternatives
+    ["ask", "-n", "many", "hello"],
+    ["tui", "--sources"],  # an option without its value
+]
+
+
+@pytest.mark.parametrize("args", USAGE_MISTAKES, ids=" ".join)
+def test_usage_mistakes_print_one_line_and_exit_2(args):
+    result = run(args, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    line = one_line_error(result.stderr)
+    assert "--help`" in line  # where to read how it is used
+
+
+def test_usage_mistake_through_the_console_script():
+    script = Path(sys.executable).parent / "qa"  # what `pip install -e .` put beside python
+    result = subprocess.run([str(script), "index", "--bogus"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert one_line_error(result.stderr) == "qa: error: No such option: --bogus (see `qa index --help`)"
+
+
+def test_usage_error_escapes_control_characters():
+    result = run(["\x1b[31mred"], timeout=60)
+    assert result.returncode == 2 and "\x1b" not in result.stderr
+    assert "\\x1b[31mred" in one_line_error(result.stderr)
+
+
+def test_version():
+    from qa import __version__
+
+    result = run(["--version"], timeout=60)
+    assert result.returncode == 0 and result.stdout == f"qa {__version__}\n"
+
+
+def test_help_shows_whole_descriptions_and_how_to_quit():
+    env = {**os.environ, "COLUMNS": "80"}
+    result = subprocess.run(QA + ["--help"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    assert "ctrl+q quits" in result.stdout
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+    commands = result.stdout.split("Commands:")[1]
+    assert "..." not in commands
+    listed = " ".join(commands.split())
+    import typer.main
+
+    for name, command in typer.main.get_command(app).commands.items():
+        first_sentence = " ".join(command.help.split("\n\n")[0].split()).split(". ")[0]
+        assert f"{name} {first_sentence}" in listed
+
+
 def test_core_never_imports_textual():
     for path in (ROOT / "qa").rglob("*.py"):
         if path.parent.name == "cli":
