@@ -14,6 +14,7 @@ import pytest
 from qa import generations
 from qa.cli import app, main
 from tests.conftest import ROOT
+from tests.pdfs import make_pdf
 
 QA = [sys.executable, "-m", "qa"]
 
@@ -243,3 +244,34 @@ def test_index_subprocess_on_the_seeds_copy(seeds_copy, tmp_path):
     assert "DEBUG" not in first.stderr  # bm25s raises its own logger to DEBUG on import
     second = run(["index", str(seeds_copy), "--index", str(tmp_path / "idx")])
     assert "up to date" in second.stdout and "nothing re-embedded" in second.stdout
+
+
+def test_library_warnings_reach_stderr_only_with_verbose(tmp_path):
+    folder = tmp_path / "src"
+    folder.mkdir()
+    pages = [["The lighthouse was built in 1871."], ["Its first keeper was Marta Lindqvist."]]
+    (folder / "keepers.pdf").write_bytes(make_pdf(pages, cff_font=True))  # pypdf warns on each page
+    quiet = run(["index", str(folder), "--index", str(tmp_path / "quiet")])
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == ""
+    verbose = run(["-v", "index", str(folder), "--index", str(tmp_path / "verbose")])
+    assert verbose.returncode == 0, verbose.stderr
+    assert "WARNING pypdf._cmap: fontTools is required" in verbose.stderr
+
+
+def test_without_verbose_only_qa_records_are_shown(capsys):
+    import logging
+
+    from qa.cli.logs import configure_logging
+
+    configure_logging(verbose=False)
+    logging.getLogger("pypdf._cmap").warning("a library's warning")
+    logging.getLogger("qa.loading").warning("a qa warning")
+    logging.getLogger("qa.loading").info("a qa detail")
+    err = capsys.readouterr().err
+    assert err == "WARNING qa.loading: a qa warning\n"
+    configure_logging(verbose=True)
+    logging.getLogger("pypdf._cmap").warning("a library's warning")
+    logging.getLogger("qa.loading").info("a qa detail")
+    assert capsys.readouterr().err == "WARNING pypdf._cmap: a library's warning\nINFO qa.loading: a qa detail\n"
+    configure_logging(verbose=False)

@@ -8,13 +8,13 @@ Heavy imports happen inside commands, so `qa --help` stays instant.
 
 from __future__ import annotations
 
-import logging
 import sys
 
 import typer
 from typer.core import TyperGroup
 
 from qa import __version__
+from qa.cli.logs import configure_logging
 from qa.errors import QAError
 
 
@@ -57,13 +57,7 @@ def _root(
     ),
 ) -> None:
     """With no command, open the terminal UI on seeds/ (ctrl+q quits)."""
-    level = logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    # The level goes on the handler too: a library may set its own logger's level when it
-    # is imported (bm25s sets DEBUG), later than this, and its records would then reach
-    # the terminal, over the TUI's screen during a first build.
-    for handler in logging.getLogger().handlers:
-        handler.setLevel(level)
+    configure_logging(verbose)
     if ctx.invoked_subcommand is None:
         from qa.cli.tui_cmd import run_tui
 
