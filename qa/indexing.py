@@ -276,6 +276,11 @@ def build_index(
             done += n
             report_progress(Progress("embed", done, total))
 
+        warm_up = getattr(embedder, "warm_up", None)
+        if warm_up and fresh:  # the model loads before the first batch: say so, not "0%"
+            report_progress(Progress("model", 0, 1))
+            warm_up()
+            report_progress(Progress("model", 1, 1))
         report_progress(Progress("embed", 0, total))
         texts = [c.text for _, _, chunks in fresh for c in chunks]
         homes = [_sentence_homes(sentences, chunks) for _, sentences, chunks in fresh]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -55,6 +56,12 @@ def open_pipeline(sources, index, rebuild, progress):
     return Pipeline.open(index, sources=sources, rebuild=rebuild, progress=progress)
 
 
+class _Quitting(Exception):
+    """Raised from the build's progress callback once the app is quitting: it ends the
+    build (its unfinished generation is removed) so the worker thread, which Python waits
+    for at exit, does not keep the process alive after ctrl+q."""
+
+
 class QAApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "qa"
@@ -92,6 +99,7 @@ class QAApp(App[None]):
         self._citations: tuple[Cited, ...] = ()
         self._citation_at = -1
         self._citing: Exchange | None = None
+        self._quitting = threading.Event()  # read by the build worker's thread
 
     # -- layout ------------------------------------------------------------------------
 
@@ -125,6 +133,10 @@ class QAApp(App[None]):
         self.query_one(QuestionInput).focus()
         self._open(rebuild=False)
 
+    def exit(self, *args, **kwargs) -> None:
+        self._quitting.set()  # a build still running stops at its next progress event
+        super().exit(*args, **kwargs)
+
     # -- opening the pipeline ----------------------------------------------------------
 
     def _open(self, rebuild: bool) -> None:
@@ -138,10 +150,14 @@ class QAApp(App[None]):
     @work(thread=True, group="open", exit_on_error=False)
     def _open_pipeline(self, generation: int, sources, index, rebuild: bool) -> None:
         def progress(event: Progress) -> None:
+            if self._quitting.is_set():
+                raise _Quitting()
             self.post_message(PipelineProgress(generation, event))
 
         try:
             pipeline = self.pipeline_factory(sources, index, rebuild, progress)
+        except _Quitting:
+            return
         except QAError as exc:
             self.post_message(PipelineFailed(generation, str(exc)))
         except Exception as exc:  # a bug or an environment problem: report, don't crash

@@ -59,9 +59,9 @@ def _root(
     """With no command, open the terminal UI on seeds/ (ctrl+q quits)."""
     configure_logging(verbose)
     if ctx.invoked_subcommand is None:
-        from qa.cli.tui_cmd import run_tui
+        from qa.cli.tui_cmd import exit_at_once, run_tui
 
-        run_tui(sources=None, index=None)
+        exit_at_once(run_tui(sources=None, index=None))
 
 
 # Registration by import: each module adds its command(s) to `app`.

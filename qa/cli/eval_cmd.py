@@ -147,7 +147,7 @@ def _print_table(ev, calibrated: float | None) -> None:
 class _Bars:
     """rich progress bars on stderr, one per stage (index build stages, then eval)."""
 
-    LABELS = {"eval": "answering", "sweep": "threshold sweep"}
+    LABELS = {"model": "loading the model", "eval": "answering", "sweep": "threshold sweep"}
 
     def __enter__(self) -> _Bars:
         from rich.console import Console
