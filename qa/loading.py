@@ -195,13 +195,13 @@ def load_document(
 def _check_root(root: Path) -> Path:
     if not root.exists():
         raise SourcesError(
-            f"sources folder '{root}' does not exist:"
-            " pass an existing folder, e.g. `qa index seeds`"
+            f"sources folder '{root}' does not exist: pass the folder that holds your"
+            " documents (.txt, .md, .html, .pdf)"
         )
     if not root.is_dir():
         raise SourcesError(
-            f"sources path '{root}' is not a folder: pass the folder that holds your documents,"
-            " e.g. `qa index seeds`"
+            f"sources path '{root}' is not a folder: pass the folder that holds your"
+            " documents (.txt, .md, .html, .pdf)"
         )
     return root
 

@@ -275,3 +275,22 @@ def test_without_verbose_only_qa_records_are_shown(capsys):
     logging.getLogger("qa.loading").info("a qa detail")
     assert capsys.readouterr().err == "WARNING pypdf._cmap: a library's warning\nINFO qa.loading: a qa detail\n"
     configure_logging(verbose=False)
+
+
+def test_the_defaults_do_not_depend_on_the_current_folder(tmp_path, monkeypatch):
+    from qa.config import PROJECT_DIR, default_sources
+    from qa.pipeline import default_index_dir
+
+    monkeypatch.chdir(tmp_path)
+    assert default_sources() == PROJECT_DIR / "seeds" == ROOT / "seeds"
+    assert default_index_dir(default_sources()) == ROOT / "indexes" / "seeds"
+    (tmp_path / "seeds").mkdir()  # a folder set up like a checkout keeps its own
+    assert default_sources() == Path("seeds")
+    assert default_index_dir(default_sources()) == Path("indexes") / "seeds"
+
+
+def test_ask_from_another_folder_answers_from_the_default_seeds(tmp_path):
+    question = "When will Russia withdraw from the International Space Station?"
+    result = run(["ask", question, "--index", str(tmp_path / "idx")], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Answer: 2025" in result.stdout and "000_e0042af1a856563e.txt:" in result.stdout

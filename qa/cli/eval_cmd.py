@@ -19,12 +19,12 @@ _SOURCES_RULE = (
 
 def resolve_sources(questions: Path, sources: Path | None) -> Path:
     """--sources, else `sources/` beside the questions file, else the default folder."""
-    from qa.config import DEFAULT_SOURCES
+    from qa.config import default_sources
 
     if sources is not None:
         return sources
     beside = questions.resolve().parent / "sources"
-    return beside if beside.is_dir() else DEFAULT_SOURCES
+    return beside if beside.is_dir() else default_sources()
 
 
 @app.command("eval")
