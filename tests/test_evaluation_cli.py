@@ -80,7 +80,7 @@ def test_terminal_table(capsys, fake_pipeline):
 
 def test_ctrl_c_writes_partial_files_and_exits_130(tmp_path, capsys, fake_pipeline):
     asker, _ = fake_pipeline
-    asker.interrupt_at = 3
+    asker.interrupt_at = 4  # call 0 is the untimed warm-up
     pred, report = tmp_path / "p.jsonl", tmp_path / "r.html"
     with pytest.raises(SystemExit) as info:
         main(["eval", str(DATA / "questions.jsonl"), "--predictions", str(pred),

@@ -361,3 +361,21 @@ def test_a_failed_update_keeps_the_index_and_its_lock_file(seeds_copy, tmp_path,
         build(seeds_copy, tmp_path / "idx", fake_embedder)
     assert generations.current_generation(tmp_path / "idx") is not None
     assert (tmp_path / "idx" / generations.LOCK).exists()
+
+
+def test_nothing_to_index_gives_each_file_its_own_reason_not_generic_advice(tmp_path, fake_embedder):
+    sources = tmp_path / "src"
+    sources.mkdir()
+    (sources / "notes.txt").write_bytes("caf\xe9".encode("latin-1"))
+    with pytest.raises(SourcesError) as failed:
+        build(sources, tmp_path / "idx", fake_embedder)
+    message = str(failed.value)
+    assert "notes.txt: not valid UTF-8" in message and "save it as UTF-8" in message
+    assert "add .txt" not in message  # the .txt was there; the reason says what to do
+    (sources / "notes.txt").unlink()
+    (sources / "sheet.docx").write_bytes(b"PK")
+    with pytest.raises(SourcesError, match="sheet.docx: unsupported .*add .txt, .md, .html or .pdf files"):
+        build(sources, tmp_path / "idx", fake_embedder)
+    (sources / "sheet.docx").unlink()
+    with pytest.raises(SourcesError, match="holds no files; add .txt"):
+        build(sources, tmp_path / "idx", fake_embedder)
