@@ -168,7 +168,7 @@ def test_file_over_the_size_limit_is_skipped_with_size_and_limit(tmp_path):
     documents, skipped = load_sources(tmp_path, max_file_bytes=100)
     assert [d.source for d in documents] == ["small.txt"]
     size = len(PROSE.encode()) * 3
-    assert reasons(skipped)["big.txt"] == f"too large: {size} bytes is over the 100 bytes limit"
+    assert reasons(skipped)["big.txt"] == f"too large: {size} bytes is over the 100 bytes limit (set QA_MAX_FILE_MB=1 to index it)"
 
 
 def test_huge_sparse_file_is_skipped_without_being_read(tmp_path):
@@ -343,7 +343,7 @@ def test_pdf_text_with_page_starts(tmp_path):
 def test_the_size_limit_says_how_to_raise_it_and_the_variable_raises_it(tmp_path, monkeypatch):
     from qa.config import IndexSettings
 
-    write(tmp_path / "big.txt", (PROSE + "\n") * 18_000)  # 1.5 MB
+    write(tmp_path / "big.txt", "x" * (3 * 1024 * 1024 // 2))  # 1.5 MB
     monkeypatch.setenv("QA_MAX_FILE_MB", "1")
     with pytest.raises(FileSkipped) as skipped:
         load_document(tmp_path, Path("big.txt"), max_file_bytes=IndexSettings().max_file_bytes)
