@@ -47,6 +47,11 @@ def default_indexes() -> Path:
     return defaults_home() / DEFAULT_INDEXES
 
 
+def default_transcripts() -> Path:
+    """Where the terminal UI saves exported conversations (git-ignored in a checkout)."""
+    return defaults_home() / "transcripts"
+
+
 def max_file_bytes_setting() -> int:
     """The size limit of a source file: `QA_MAX_FILE_MB` megabytes, else 20 MB."""
     from qa.errors import SourcesError

@@ -23,8 +23,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input
 
-from qa.config import DEFAULT_SOURCES
+from qa.config import DEFAULT_SOURCES, default_transcripts
 from qa.errors import QAError
+from qa.pipeline import check_question
 from qa.types import Progress
 from tui.editor import editor_command
 from tui.exchange import Cited, Exchange, build_exchange
@@ -88,7 +89,7 @@ class QAApp(App[None]):
         self.sources = sources
         self.index = index
         self.pipeline_factory = pipeline_factory
-        self.export_dir = export_dir or Path.cwd()
+        self.export_dir = export_dir or default_transcripts()
         self.pipeline = None
         self.ready = False
         self.loading = False
@@ -207,10 +208,15 @@ class QAApp(App[None]):
         event.stop()
         question_input = self.query_one(QuestionInput)
         question = event.value
-        question_input.value = ""
         if not question.strip():
             self.notify("Type a question first.", severity="warning")
             return
+        try:
+            check_question(question)  # too long: say so without echoing it into the chat
+        except QAError as exc:
+            self.notify(str(exc), title="Not asked", severity="error", markup=False)
+            return
+        question_input.value = ""
         question_input.remember(question)
         card = self.conversation.add_question(question)
         self._queue.append((card.id or "", question))
@@ -356,7 +362,6 @@ class QAApp(App[None]):
             "Answer from another folder of documents (indexed if needed)",
             self.action_switch_sources,
         )
-        yield SystemCommand("Toggle theme", "Switch between dark and light", self.action_toggle_theme)
         yield SystemCommand(
             "Export transcript",
             "Save the conversation as Markdown, with file:line and sha256 of each quote",
@@ -388,9 +393,6 @@ class QAApp(App[None]):
         self.sources = folder
         self.index = None  # the default index of the new folder
         self._open(rebuild=False)
-
-    def action_toggle_theme(self) -> None:
-        self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
 
     def action_export_transcript(self) -> None:
         if not self.exchanges:
