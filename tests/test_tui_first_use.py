@@ -60,7 +60,7 @@ async def test_the_source_pane_header_is_whole_at_common_sizes(tmp_path, size):
         await pilot.pause()
         drawn = " ".join(" ".join(header_lines(app)).split())
         location = pipeline.ask(LAUNCH).best.citation.location()
-        assert f"{location} answer 1/3 · Tab" in drawn
+        assert f"{location} answer · 1/3 · Tab" in drawn
 
 
 async def test_alternatives_show_their_rank_and_place_not_a_second_kind_of_score(tmp_path):
