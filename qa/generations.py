@@ -39,6 +39,12 @@ def current_generation(index_dir: Path) -> Path | None:
 
 @contextlib.contextmanager
 def writer_lock(index_dir: Path) -> Iterator[None]:
+    """Hold the index's writer lock (creating the folder if needed) for the block.
+
+    When the block leaves no generation behind (a first build that failed), the lock file
+    is removed, and the folder too if this created it: a failed `qa index` leaves nothing.
+    """
+    created = not index_dir.exists()
     index_dir.mkdir(parents=True, exist_ok=True)
     with open(index_dir / LOCK, "a+") as handle:
         try:
@@ -53,7 +59,17 @@ def writer_lock(index_dir: Path) -> Iterator[None]:
         try:
             yield
         finally:
+            if current_generation(index_dir) is None:
+                _remove_traces(index_dir, created)
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _remove_traces(index_dir: Path, created: bool) -> None:
+    """The lock file of an index that was never built, and its folder if we made it."""
+    with contextlib.suppress(OSError):
+        (index_dir / LOCK).unlink()
+        if created:
+            index_dir.rmdir()  # only when empty: nothing of anyone else's is removed
 
 
 def _fsync_dir(path: Path) -> None:

@@ -190,6 +190,18 @@ def _file_tokens(
     return np.concatenate(vectors), np.concatenate(spans)
 
 
+def _nothing_to_index(sources: Path, skipped: list[Skipped]) -> str:
+    """Why nothing could be indexed: each skipped file's reason, which says what to do
+    with it; the advice to add documents only when no file of a supported type was found."""
+    reasons = "; ".join(f"{s.source}: {s.reason}" for s in skipped[:5])
+    more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+    if not skipped:
+        return f"nothing to index in {sources}: it holds no files; add .txt, .md, .html or .pdf files"
+    if all(s.reason.startswith("unsupported") for s in skipped):
+        return f"nothing to index in {sources} ({reasons}{more}): add .txt, .md, .html or .pdf files"
+    return f"nothing to index in {sources}: every file was skipped ({reasons}{more})"
+
+
 def build_index(
     sources: Path,
     index_dir: Path,
@@ -258,10 +270,7 @@ def build_index(
             fresh.append((document, sentences, chunks))
         removed = sorted(set(old_files) - set(kept) - set(added) - set(changed))
         if not kept and not fresh:
-            reasons = "; ".join(f"{s.source}: {s.reason}" for s in skipped[:5]) or "no files"
-            raise SourcesError(
-                f"nothing to index in {sources} ({reasons}): add .txt, .md, .html or .pdf files"
-            )
+            raise SourcesError(_nothing_to_index(sources, skipped))
         if previous and not (added or changed or removed or touched):
             return BuildReport(
                 str(index_dir), len(kept), len(previous.chunks), 0, 0,
@@ -276,6 +285,11 @@ def build_index(
             done += n
             report_progress(Progress("embed", done, total))
 
+        warm_up = getattr(embedder, "warm_up", None)
+        if warm_up and fresh:  # the model loads before the first batch: say so, not "0%"
+            report_progress(Progress("model", 0, 1))
+            warm_up()
+            report_progress(Progress("model", 1, 1))
         report_progress(Progress("embed", 0, total))
         texts = [c.text for _, _, chunks in fresh for c in chunks]
         homes = [_sentence_homes(sentences, chunks) for _, sentences, chunks in fresh]

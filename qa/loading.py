@@ -35,8 +35,9 @@ KINDS = {".txt": "text", ".md": "markdown", ".html": "html", ".htm": "html", ".p
 # (a paragraph and sentence boundary) to the chunker and still marks the page break.
 PAGE_SEPARATOR = "\n\f\n"
 BINARY_SNIFF_BYTES = 8192
-_DEFAULT_MAX_BYTES = config.IndexSettings().max_file_bytes
+_DEFAULT_MAX_BYTES = config.DEFAULT_MAX_FILE_MB * 1024 * 1024
 _SUPPORTED = ", ".join(sorted(KINDS))
+_KIND_NAMES = {"text": "plain text", "markdown": "Markdown text", "html": "HTML", "pdf": "a PDF"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +177,7 @@ def load_document(
     else:
         nul = data.find(b"\0", 0, BINARY_SNIFF_BYTES)
         if nul >= 0:
-            raise skip(f"binary file (NUL byte at offset {nul}), not {kind} text")
+            raise skip(f"binary file (NUL byte at offset {nul}), not {_KIND_NAMES[kind]}")
         text = _html_text(data, skip) if kind == "html" else _decode_utf8(data, skip)
     if not text.strip():
         plain = kind in ("text", "markdown")
@@ -195,13 +196,13 @@ def load_document(
 def _check_root(root: Path) -> Path:
     if not root.exists():
         raise SourcesError(
-            f"sources folder '{root}' does not exist:"
-            " pass an existing folder, e.g. `qa index seeds`"
+            f"sources folder '{root}' does not exist: pass the folder that holds your"
+            " documents (.txt, .md, .html, .pdf)"
         )
     if not root.is_dir():
         raise SourcesError(
-            f"sources path '{root}' is not a folder: pass the folder that holds your documents,"
-            " e.g. `qa index seeds`"
+            f"sources path '{root}' is not a folder: pass the folder that holds your"
+            " documents (.txt, .md, .html, .pdf)"
         )
     return root
 
@@ -258,7 +259,11 @@ def _file_type(mode: int) -> str:
 
 
 def _too_large(size: int, limit: int) -> str:
-    return f"too large: {_human(size)} is over the {_human(limit)} limit"
+    wanted = -(-size // (1024 * 1024))  # whole megabytes, rounded up
+    return (
+        f"too large: {_human(size)} is over the {_human(limit)} limit"
+        f" (set {config.MAX_FILE_MB_VARIABLE}={wanted} to index it)"
+    )
 
 
 def _human(n: int) -> str:

@@ -12,7 +12,7 @@ from dataclasses import replace
 from collections.abc import Callable
 from pathlib import Path
 
-from qa.config import DEFAULT_INDEXES, DEFAULT_SOURCES, MAX_QUESTION_CHARS, AskSettings
+from qa.config import MAX_QUESTION_CHARS, AskSettings, default_indexes, default_sources
 from qa.errors import QAError, QuestionError
 from qa.types import Answer, BuildReport, IndexStats, Progress
 
@@ -22,9 +22,10 @@ ProgressCallback = Callable[[Progress], None]
 
 
 def default_index_dir(sources: Path) -> Path:
-    """`indexes/<name of the sources folder>`."""
+    """`indexes/<name of the sources folder>`, in the folder of the defaults (see
+    `qa.config.defaults_home`)."""
     name = Path(sources).resolve().name or "sources"
-    return DEFAULT_INDEXES / name
+    return default_indexes() / name
 
 
 def recorded_sources(index_dir: Path) -> Path | None:
@@ -92,7 +93,7 @@ class Pipeline:
 
         if sources is None and index_dir is not None:
             sources = recorded_sources(Path(index_dir))
-        sources = Path(sources) if sources is not None else DEFAULT_SOURCES
+        sources = Path(sources) if sources is not None else default_sources()
         index_dir = Path(index_dir) if index_dir is not None else default_index_dir(sources)
         embedder = embedder or default_embedder()
         loaded_reader = open_reader(reader)  # verified first: a damaged file fails before any build

@@ -219,7 +219,7 @@ class BuildReport:
 class Progress:
     """A progress event from long work (index build, evaluation), for bars and status lines."""
 
-    stage: str  # "load", "embed", "save", "eval", ...
+    stage: str  # "load", "model", "embed", "save", "eval", ...
     done: int
     total: int
     detail: str = ""

@@ -14,6 +14,7 @@ import pytest
 from qa import generations
 from qa.cli import app, main
 from tests.conftest import ROOT
+from tests.pdfs import make_pdf
 
 QA = [sys.executable, "-m", "qa"]
 
@@ -57,6 +58,63 @@ def test_every_command_has_help_text():
         for param in command.params:
             if param.param_type_name == "option" and param.name != "help":
                 assert param.help, f"{name} --{param.name} has no help"
+
+
+USAGE_MISTAKES = [
+    ["ask"],  # no question
+    ["eval"],  # no questions file
+    ["bogus"],
+    ["--bogus"],
+    ["index", "--bogus"],
+    ["ask", "-n", "50", "hello"],  # over the limit of alternatives
+    ["ask", "-n", "many", "hello"],
+    ["tui", "--sources"],  # an option without its value
+]
+
+
+@pytest.mark.parametrize("args", USAGE_MISTAKES, ids=" ".join)
+def test_usage_mistakes_print_one_line_and_exit_2(args):
+    result = run(args, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    line = one_line_error(result.stderr)
+    assert "--help`" in line  # where to read how it is used
+
+
+def test_usage_mistake_through_the_console_script():
+    script = Path(sys.executable).parent / "qa"  # what `pip install -e .` put beside python
+    result = subprocess.run([str(script), "index", "--bogus"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert one_line_error(result.stderr) == "qa: error: No such option: --bogus (see `qa index --help`)"
+
+
+def test_usage_error_escapes_control_characters():
+    result = run(["\x1b[31mred"], timeout=60)
+    assert result.returncode == 2 and "\x1b" not in result.stderr
+    assert "\\x1b[31mred" in one_line_error(result.stderr)
+
+
+def test_version():
+    from qa import __version__
+
+    result = run(["--version"], timeout=60)
+    assert result.returncode == 0 and result.stdout == f"qa {__version__}\n"
+
+
+def test_help_shows_whole_descriptions_and_how_to_quit():
+    env = {**os.environ, "COLUMNS": "80"}
+    result = subprocess.run(QA + ["--help"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    assert "ctrl+q quits" in result.stdout
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+    commands = result.stdout.split("Commands:")[1]
+    assert "..." not in commands
+    listed = " ".join(commands.split())
+    import typer.main
+
+    for name, command in typer.main.get_command(app).commands.items():
+        first_sentence = " ".join(command.help.split("\n\n")[0].split()).split(". ")[0]
+        assert f"{name} {first_sentence}" in listed
 
 
 def test_core_never_imports_textual():
@@ -186,3 +244,53 @@ def test_index_subprocess_on_the_seeds_copy(seeds_copy, tmp_path):
     assert "DEBUG" not in first.stderr  # bm25s raises its own logger to DEBUG on import
     second = run(["index", str(seeds_copy), "--index", str(tmp_path / "idx")])
     assert "up to date" in second.stdout and "nothing re-embedded" in second.stdout
+
+
+def test_library_warnings_reach_stderr_only_with_verbose(tmp_path):
+    folder = tmp_path / "src"
+    folder.mkdir()
+    pages = [["The lighthouse was built in 1871."], ["Its first keeper was Marta Lindqvist."]]
+    (folder / "keepers.pdf").write_bytes(make_pdf(pages, cff_font=True))  # pypdf warns on each page
+    quiet = run(["index", str(folder), "--index", str(tmp_path / "quiet")])
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == ""
+    verbose = run(["-v", "index", str(folder), "--index", str(tmp_path / "verbose")])
+    assert verbose.returncode == 0, verbose.stderr
+    assert "WARNING pypdf._cmap: fontTools is required" in verbose.stderr
+
+
+def test_without_verbose_only_qa_records_are_shown(capsys):
+    import logging
+
+    from qa.cli.logs import configure_logging
+
+    configure_logging(verbose=False)
+    logging.getLogger("pypdf._cmap").warning("a library's warning")
+    logging.getLogger("qa.loading").warning("a qa warning")
+    logging.getLogger("qa.loading").info("a qa detail")
+    err = capsys.readouterr().err
+    assert err == "WARNING qa.loading: a qa warning\n"
+    configure_logging(verbose=True)
+    logging.getLogger("pypdf._cmap").warning("a library's warning")
+    logging.getLogger("qa.loading").info("a qa detail")
+    assert capsys.readouterr().err == "WARNING pypdf._cmap: a library's warning\nINFO qa.loading: a qa detail\n"
+    configure_logging(verbose=False)
+
+
+def test_the_defaults_do_not_depend_on_the_current_folder(tmp_path, monkeypatch):
+    from qa.config import PROJECT_DIR, default_sources
+    from qa.pipeline import default_index_dir
+
+    monkeypatch.chdir(tmp_path)
+    assert default_sources() == PROJECT_DIR / "seeds" == ROOT / "seeds"
+    assert default_index_dir(default_sources()) == ROOT / "indexes" / "seeds"
+    (tmp_path / "seeds").mkdir()  # a folder set up like a checkout keeps its own
+    assert default_sources() == Path("seeds")
+    assert default_index_dir(default_sources()) == Path("indexes") / "seeds"
+
+
+def test_ask_from_another_folder_answers_from_the_default_seeds(tmp_path):
+    question = "When will Russia withdraw from the International Space Station?"
+    result = run(["ask", question, "--index", str(tmp_path / "idx")], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Answer: 2025" in result.stdout and "000_e0042af1a856563e.txt:" in result.stdout

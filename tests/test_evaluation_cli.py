@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from qa.cli import app, main
 from qa.cli.eval_cmd import resolve_sources
-from qa.config import DEFAULT_SOURCES, AskSettings
+from qa.config import AskSettings, default_sources
 from qa.evaluation.calibration import CALIBRATION_FILE
 from tests.test_evaluation_report import metrics_in
 from tests.test_evaluation_runner import DATA, JSONL_SCRIPT, SOURCES, FakeAsker, without_latency
@@ -28,7 +28,7 @@ def test_help_states_the_sources_rule():
 
 def test_sources_default_to_a_sources_folder_beside_the_questions(tmp_path):
     assert resolve_sources(DATA / "questions.csv", None) == SOURCES.resolve()
-    assert resolve_sources(tmp_path / "q.csv", None) == DEFAULT_SOURCES
+    assert resolve_sources(tmp_path / "q.csv", None) == default_sources()
     assert resolve_sources(DATA / "questions.csv", tmp_path) == tmp_path
 
 
@@ -80,7 +80,7 @@ def test_terminal_table(capsys, fake_pipeline):
 
 def test_ctrl_c_writes_partial_files_and_exits_130(tmp_path, capsys, fake_pipeline):
     asker, _ = fake_pipeline
-    asker.interrupt_at = 3
+    asker.interrupt_at = 4  # call 0 is the untimed warm-up
     pred, report = tmp_path / "p.jsonl", tmp_path / "r.html"
     with pytest.raises(SystemExit) as info:
         main(["eval", str(DATA / "questions.jsonl"), "--predictions", str(pred),

@@ -145,7 +145,7 @@ def test_predictions_are_byte_stable_except_latency():
 
 def test_ctrl_c_keeps_what_is_done_and_marks_the_run_partial(tmp_path):
     qset = load_questions(DATA / "questions.jsonl")
-    ev = evaluate(FakeAsker(JSONL_SCRIPT, interrupt_at=2), qset, with_curve=True)
+    ev = evaluate(FakeAsker(JSONL_SCRIPT, interrupt_at=3), qset, with_curve=True)  # call 0 warms up
     assert ev.partial and ev.done == 2
     assert ev.metrics.questions == 2
     assert ev.curve == ()  # the sweep is skipped after an interrupted first pass
@@ -155,12 +155,27 @@ def test_ctrl_c_keeps_what_is_done_and_marks_the_run_partial(tmp_path):
     assert ev.to_json()["partial"] is True
 
 
+def test_latency_is_measured_after_a_warm_up_question():
+    qset = load_questions(DATA / "questions.jsonl")
+    asker = FakeAsker(JSONL_SCRIPT)
+    ev = evaluate(asker, qset)
+    assert asker.calls == len(qset.questions) + 1  # the first question once more, untimed
+    # The fake's latency grows by 1.37 ms per call: the timed answers are calls 2 to 5.
+    assert [round(a.latency_ms, 2) for a in ev.answers] == [round(10 + n * 1.37, 2) for n in range(2, 6)]
+
+
+def test_ctrl_c_during_the_warm_up_is_an_empty_partial_run():
+    qset = load_questions(DATA / "questions.jsonl")
+    ev = evaluate(FakeAsker(JSONL_SCRIPT, interrupt_at=0), qset)
+    assert ev.partial and ev.done == 0
+
+
 def test_sweep_runs_without_threshold_and_restores_it():
     qset = load_questions(DATA / "questions.jsonl")
     asker = FakeAsker(JSONL_SCRIPT)
     ev = evaluate(asker, qset, with_curve=True)
     assert asker.settings.abstain_threshold == 0.35
-    assert asker.calls == 8  # two passes
+    assert asker.calls == 9  # a warm-up question, then two passes
     # with no threshold every scripted question is answered
     assert [r.predicted for r in ev.unthresholded] == ["1871", "Tomas and Eli Varga", "Wellmere", "41 metres"]
     # the lowest threshold answers every answerable question (3) and abstains on none

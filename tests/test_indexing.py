@@ -321,3 +321,61 @@ def test_a_file_that_is_all_boilerplate_is_skipped_with_a_reason(tmp_path, fake_
     assert report.added == ("a.txt",)
     assert [(s.source, s.reason) for s in report.skipped] == [("menu.txt", "no text left after removing boilerplate")]
     assert set(load_index(tmp_path / "idx", embedder=fake_embedder).documents) == {"a.txt"}
+
+
+def test_the_model_loads_as_its_own_stage_before_the_first_batch(seeds_copy, tmp_path):
+    events = []
+
+    class SlowToLoad(FakeEmbedder):
+        def warm_up(self):
+            events.append("warm_up")
+
+    embedder = SlowToLoad()
+    build(seeds_copy, tmp_path / "idx", embedder, progress=lambda e: events.append((e.stage, e.done, e.total)))
+    at = events.index("warm_up")
+    assert events[at - 1] == ("model", 0, 1) and events[at + 1] == ("model", 1, 1)
+    assert not [e for e in events[:at] if e[0] == "embed"]  # "embedding 0%" only once loaded
+    events.clear()
+    build(seeds_copy, tmp_path / "idx", embedder, progress=lambda e: events.append((e.stage, e.done, e.total)))
+    assert "warm_up" not in events  # nothing to embed: the model is not loaded
+
+
+def test_a_failed_first_build_leaves_no_index_folder(tmp_path, fake_embedder):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(SourcesError):
+        build(empty, tmp_path / "idx", fake_embedder)
+    assert not (tmp_path / "idx").exists()
+    existing = tmp_path / "chosen"  # a folder the person made: kept, without a lock file
+    existing.mkdir()
+    with pytest.raises(SourcesError):
+        build(empty, existing, fake_embedder)
+    assert existing.is_dir() and list(existing.iterdir()) == []
+
+
+def test_a_failed_update_keeps_the_index_and_its_lock_file(seeds_copy, tmp_path, fake_embedder):
+    build(seeds_copy, tmp_path / "idx", fake_embedder)
+    for f in seeds_copy.iterdir():
+        f.unlink()
+    with pytest.raises(SourcesError):
+        build(seeds_copy, tmp_path / "idx", fake_embedder)
+    assert generations.current_generation(tmp_path / "idx") is not None
+    assert (tmp_path / "idx" / generations.LOCK).exists()
+
+
+def test_nothing_to_index_gives_each_file_its_own_reason_not_generic_advice(tmp_path, fake_embedder):
+    sources = tmp_path / "src"
+    sources.mkdir()
+    (sources / "notes.txt").write_bytes("caf\xe9".encode("latin-1"))
+    with pytest.raises(SourcesError) as failed:
+        build(sources, tmp_path / "idx", fake_embedder)
+    message = str(failed.value)
+    assert "notes.txt: not valid UTF-8" in message and "save it as UTF-8" in message
+    assert "add .txt" not in message  # the .txt was there; the reason says what to do
+    (sources / "notes.txt").unlink()
+    (sources / "sheet.docx").write_bytes(b"PK")
+    with pytest.raises(SourcesError, match="sheet.docx: unsupported .*add .txt, .md, .html or .pdf files"):
+        build(sources, tmp_path / "idx", fake_embedder)
+    (sources / "sheet.docx").unlink()
+    with pytest.raises(SourcesError, match="holds no files; add .txt"):
+        build(sources, tmp_path / "idx", fake_embedder)

@@ -92,7 +92,7 @@ def test_seeds_load_as_their_decoded_bytes():
 
 
 def test_missing_folder_is_an_error_that_says_what_to_do(tmp_path):
-    with pytest.raises(SourcesError, match="does not exist.*qa index") as info:
+    with pytest.raises(SourcesError, match="does not exist: pass the folder that holds your documents") as info:
         load_sources(tmp_path / "nope")
     assert "\n" not in str(info.value)
     with pytest.raises(SourcesError):
@@ -147,7 +147,7 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_loads(tmp_path):
     assert sorted(why) == sorted(
         ["binary.txt", "latin1.txt", "empty.md", "blank.txt", "sheet.docx", "README"]
     )
-    assert why["binary.txt"].startswith("binary file (NUL byte at offset 6)")
+    assert why["binary.txt"] == "binary file (NUL byte at offset 6), not plain text"
     assert "not valid UTF-8" in why["latin1.txt"] and "0xe9 at offset 3" in why["latin1.txt"]
     assert why["empty.md"] == "empty file"
     assert why["blank.txt"] == "holds only whitespace"
@@ -168,7 +168,7 @@ def test_file_over_the_size_limit_is_skipped_with_size_and_limit(tmp_path):
     documents, skipped = load_sources(tmp_path, max_file_bytes=100)
     assert [d.source for d in documents] == ["small.txt"]
     size = len(PROSE.encode()) * 3
-    assert reasons(skipped)["big.txt"] == f"too large: {size} bytes is over the 100 bytes limit"
+    assert reasons(skipped)["big.txt"] == f"too large: {size} bytes is over the 100 bytes limit (set QA_MAX_FILE_MB=1 to index it)"
 
 
 def test_huge_sparse_file_is_skipped_without_being_read(tmp_path):
@@ -338,3 +338,21 @@ def test_pdf_text_with_page_starts(tmp_path):
     why = reasons(skipped)
     assert why["broken.pdf"].startswith("not a readable PDF")
     assert why["scan.pdf"].startswith("no extractable text in the PDF")
+
+
+def test_the_size_limit_says_how_to_raise_it_and_the_variable_raises_it(tmp_path, monkeypatch):
+    from qa.config import IndexSettings
+
+    write(tmp_path / "big.txt", "x" * (3 * 1024 * 1024 // 2))  # 1.5 MB
+    monkeypatch.setenv("QA_MAX_FILE_MB", "1")
+    with pytest.raises(FileSkipped) as skipped:
+        load_document(tmp_path, Path("big.txt"), max_file_bytes=IndexSettings().max_file_bytes)
+    assert skipped.value.reason == "too large: 1.5 MB is over the 1.0 MB limit (set QA_MAX_FILE_MB=2 to index it)"
+    monkeypatch.setenv("QA_MAX_FILE_MB", "2")
+    document = load_document(tmp_path, Path("big.txt"), max_file_bytes=IndexSettings().max_file_bytes)
+    assert document.size == (tmp_path / "big.txt").stat().st_size
+    monkeypatch.setenv("QA_MAX_FILE_MB", "lots")
+    with pytest.raises(SourcesError, match="QA_MAX_FILE_MB='lots' is not a size"):
+        IndexSettings()
+    monkeypatch.delenv("QA_MAX_FILE_MB")
+    assert IndexSettings().max_file_bytes == 20 * 1024 * 1024

@@ -97,7 +97,7 @@ class FakePipeline:
         return passages
 
     def _closest(self, question: str) -> tuple[Passage, ...]:
-        """Paragraphs ranked by words shared with the question (then by file and offset)."""
+        """Paragraphs ranked by words in common with the question (then by file and offset)."""
         words = set(question.lower().split())
         scored = [
             (len(words & set(p.text.lower().split())), p)

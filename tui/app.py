@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -22,8 +23,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input
 
-from qa.config import DEFAULT_SOURCES
+from qa.config import DEFAULT_SOURCES, default_transcripts
 from qa.errors import QAError
+from qa.pipeline import check_question
 from qa.types import Progress
 from tui.editor import editor_command
 from tui.exchange import Cited, Exchange, build_exchange
@@ -55,6 +57,12 @@ def open_pipeline(sources, index, rebuild, progress):
     return Pipeline.open(index, sources=sources, rebuild=rebuild, progress=progress)
 
 
+class _Quitting(Exception):
+    """Raised from the build's progress callback once the app is quitting: it ends the
+    build (its unfinished generation is removed) so the worker thread, which Python waits
+    for at exit, does not keep the process alive after ctrl+q."""
+
+
 class QAApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "qa"
@@ -81,7 +89,7 @@ class QAApp(App[None]):
         self.sources = sources
         self.index = index
         self.pipeline_factory = pipeline_factory
-        self.export_dir = export_dir or Path.cwd()
+        self.export_dir = export_dir or default_transcripts()
         self.pipeline = None
         self.ready = False
         self.loading = False
@@ -92,6 +100,7 @@ class QAApp(App[None]):
         self._citations: tuple[Cited, ...] = ()
         self._citation_at = -1
         self._citing: Exchange | None = None
+        self._quitting = threading.Event()  # read by the build worker's thread
 
     # -- layout ------------------------------------------------------------------------
 
@@ -125,6 +134,10 @@ class QAApp(App[None]):
         self.query_one(QuestionInput).focus()
         self._open(rebuild=False)
 
+    def exit(self, *args, **kwargs) -> None:
+        self._quitting.set()  # a build still running stops at its next progress event
+        super().exit(*args, **kwargs)
+
     # -- opening the pipeline ----------------------------------------------------------
 
     def _open(self, rebuild: bool) -> None:
@@ -138,10 +151,14 @@ class QAApp(App[None]):
     @work(thread=True, group="open", exit_on_error=False)
     def _open_pipeline(self, generation: int, sources, index, rebuild: bool) -> None:
         def progress(event: Progress) -> None:
+            if self._quitting.is_set():
+                raise _Quitting()
             self.post_message(PipelineProgress(generation, event))
 
         try:
             pipeline = self.pipeline_factory(sources, index, rebuild, progress)
+        except _Quitting:
+            return
         except QAError as exc:
             self.post_message(PipelineFailed(generation, str(exc)))
         except Exception as exc:  # a bug or an environment problem: report, don't crash
@@ -191,10 +208,15 @@ class QAApp(App[None]):
         event.stop()
         question_input = self.query_one(QuestionInput)
         question = event.value
-        question_input.value = ""
         if not question.strip():
             self.notify("Type a question first.", severity="warning")
             return
+        try:
+            check_question(question)  # too long: say so without echoing it into the chat
+        except QAError as exc:
+            self.notify(str(exc), title="Not asked", severity="error", markup=False)
+            return
+        question_input.value = ""
         question_input.remember(question)
         card = self.conversation.add_question(question)
         self._queue.append((card.id or "", question))
@@ -340,7 +362,6 @@ class QAApp(App[None]):
             "Answer from another folder of documents (indexed if needed)",
             self.action_switch_sources,
         )
-        yield SystemCommand("Toggle theme", "Switch between dark and light", self.action_toggle_theme)
         yield SystemCommand(
             "Export transcript",
             "Save the conversation as Markdown, with file:line and sha256 of each quote",
@@ -372,9 +393,6 @@ class QAApp(App[None]):
         self.sources = folder
         self.index = None  # the default index of the new folder
         self._open(rebuild=False)
-
-    def action_toggle_theme(self) -> None:
-        self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
 
     def action_export_transcript(self) -> None:
         if not self.exchanges:

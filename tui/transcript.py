@@ -71,6 +71,7 @@ def write_transcript(
 ) -> Path:
     """Write `qa-transcript-YYYYmmdd-HHMMSS.md` in `folder`; return its path."""
     when = when or datetime.now()
+    Path(folder).mkdir(parents=True, exist_ok=True)
     path = Path(folder) / f"qa-transcript-{when:%Y%m%d-%H%M%S}.md"
     path.write_text(transcript_markdown(exchanges, sources_dir, when), encoding="utf-8")
     return path

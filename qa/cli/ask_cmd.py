@@ -10,13 +10,15 @@ from rich.console import Console
 from rich.text import Text
 
 from qa.cli import app
+from qa.quoting import quotation_marks
 from qa.types import Answer, Candidate
 
 
 def _quote(candidate: Candidate) -> Text:
     """The evidence sentence with the answer highlighted; source text is never markup."""
     evidence, citation = candidate.evidence, candidate.citation
-    text = Text("  “", style="dim")
+    opening, closing = quotation_marks(evidence.text)
+    text = Text("  " + opening, style="dim")
     a = max(0, citation.start - evidence.start)
     b = min(len(evidence.text), citation.end - evidence.start)
     sentence = " ".join(evidence.text.split())  # one line on screen; offsets stay in the citation
@@ -28,7 +30,7 @@ def _quote(candidate: Candidate) -> Text:
         text.append((" " if after and evidence.text[b : b + 1].isspace() else "") + after)
     else:
         text.append(sentence, style="bold")
-    text.append("”", style="dim")
+    text.append(closing, style="dim")
     return text
 
 

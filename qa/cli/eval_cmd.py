@@ -19,12 +19,12 @@ _SOURCES_RULE = (
 
 def resolve_sources(questions: Path, sources: Path | None) -> Path:
     """--sources, else `sources/` beside the questions file, else the default folder."""
-    from qa.config import DEFAULT_SOURCES
+    from qa.config import default_sources
 
     if sources is not None:
         return sources
     beside = questions.resolve().parent / "sources"
-    return beside if beside.is_dir() else DEFAULT_SOURCES
+    return beside if beside.is_dir() else default_sources()
 
 
 @app.command("eval")
@@ -150,7 +150,7 @@ def _print_table(ev, calibrated: float | None) -> None:
 class _Bars:
     """rich progress bars on stderr, one per stage (index build stages, then eval)."""
 
-    LABELS = {"eval": "answering", "sweep": "threshold sweep"}
+    LABELS = {"model": "loading the model", "eval": "answering", "sweep": "threshold sweep"}
 
     def __enter__(self) -> _Bars:
         from rich.console import Console

@@ -43,7 +43,11 @@ def print_report(report: BuildReport, console: Console) -> None:
 
 @app.command("index")
 def index_command(
-    sources: Path = typer.Argument(Path("seeds"), help="Folder of documents (.txt, .md, .html, .pdf)."),
+    sources: Path | None = typer.Argument(
+        None,
+        help="Folder of documents (.txt, .md, .html, .pdf) [default: seeds/, here or in the qa checkout].",
+        show_default=False,
+    ),
     index: Path = typer.Option(None, "--index", help="Where to save the index [default: indexes/<name of SOURCES>]."),
     rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild from scratch instead of updating."),
 ) -> None:
@@ -51,8 +55,10 @@ def index_command(
     from qa.cli.progress import progress_bar
     from qa.embedding import default_embedder
     from qa.indexing import build_index
+    from qa.config import default_sources
     from qa.pipeline import default_index_dir
 
+    sources = sources if sources is not None else default_sources()
     console = Console(highlight=False)
     with progress_bar() as on_progress:
         report = build_index(

@@ -18,7 +18,7 @@ from rich.progress import (
 
 from qa.types import Progress
 
-STAGES = {"load": "reading files", "embed": "embedding chunks", "save": "saving index", "eval": "answering"}
+STAGES = {"load": "reading files", "model": "loading the model", "embed": "embedding chunks", "save": "saving index", "eval": "answering"}
 
 
 @contextlib.contextmanager

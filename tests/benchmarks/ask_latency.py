@@ -17,7 +17,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parents[2]
-BENCH = ROOT.parent / "shared" / "bench"
+BENCH = ROOT / "tests" / "data" / "bench"  # copies of the shared bench sets
 SETS = {
     "seeds-dev": (BENCH / "seeds-dev.jsonl", ROOT / "seeds"),
     "superbowl": (BENCH / "superbowl" / "questions.jsonl", BENCH / "superbowl" / "sources"),

@@ -22,7 +22,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parents[2]
-BENCH = ROOT.parent / "shared" / "bench"
+BENCH = ROOT / "tests" / "data" / "bench"  # copies of the shared bench sets
 SOURCES = [BENCH / "superbowl" / "sources" / "Super_Bowl_50.txt", *sorted((ROOT / "seeds").glob("*.txt"))]
 
 

@@ -18,7 +18,7 @@ KEYS = (
     ("F2", "show or hide the alternatives of the latest answer"),
     ("ctrl+s", "export the conversation as Markdown"),
     ("Escape", "move focus between the question box and the source pane"),
-    ("ctrl+p", "commands: rebuild index, switch sources folder, toggle theme, export"),
+    ("ctrl+p", "commands: rebuild index, switch sources folder, export, theme"),
     ("F1", "this help"),
     ("ctrl+q", "quit"),
 )

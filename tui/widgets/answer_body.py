@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widget import Widget
 
+from qa.quoting import quotation_marks
 from qa.types import Candidate
 from tui.exchange import Exchange
 from tui.literal import literal
@@ -103,9 +104,10 @@ class AnswerBody(Widget):
         best = answer.best
         assert best is not None
         blank = Text("")
-        evidence = Text("“", end="")
+        opening, closing = quotation_marks(best.evidence.text)
+        evidence = Text(opening, end="")
         evidence.append_text(evidence_with_answer(best, s("evidence"), s("mark")))
-        evidence.append("”")
+        evidence.append(closing)
         where = Text(end="")
         where.append(literal(best.citation.location(), keep_newlines=False), s("citation"))
         where.append(f"   confidence {answer.confidence:.2f}", s("muted"))

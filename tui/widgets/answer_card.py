@@ -21,7 +21,8 @@ def alternatives_text(exchange: Exchange) -> Text:
         out.append(literal(alt.text, keep_newlines=False), "bold")
         out.append("  ")
         out.append(literal(alt.citation.location(), keep_newlines=False), "underline")
-        out.append(f"  score {alt.score:.2f}", "dim")
+    # No score: an alternative's ranking score is not on the answer's confidence scale,
+    # and "score 0.73" under "confidence 0.27" read as a contradiction. The order says it.
     return out
 
 
@@ -56,7 +57,7 @@ class AnswerCard(Vertical):
         self.body.set_exchange(exchange)
         alternatives = exchange.answer.alternatives
         if alternatives and not abstained:
-            self._collapsible.title = f"Alternatives ({len(alternatives)}) · F2"
+            self._collapsible.title = f"Alternatives, next best first ({len(alternatives)}) · F2"
             self._alternatives.update(alternatives_text(exchange))
             self._collapsible.display = True
 

@@ -9,9 +9,11 @@ from textual.widgets import Static
 from tui.widgets.answer_card import AnswerCard
 
 WELCOME = (
-    "Ask a question about the sources below. Answers are quoted verbatim from the files, "
+    "Ask a question about the sources named at the bottom left. Answers are quoted "
+    "verbatim from the files, "
     "with the file and line they come from.\n"
-    "Tab cycles through the citations · ctrl+o opens one in $EDITOR · F1 help · ctrl+p commands"
+    "Tab cycles through the citations · ctrl+o opens one in $EDITOR · F1 help · "
+    "ctrl+p commands · ctrl+q quits"
 )
 
 

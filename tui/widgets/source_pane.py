@@ -63,7 +63,7 @@ class SourcePane(Vertical):
         self.span = (location_of(text, citation.start), location_of(text, citation.end))
         title = Text(end="")
         title.append(literal(citation.location(), keep_newlines=False), "bold")
-        title.append(f"  {cited.label}  ({position}/{total}, Tab for next)", "dim")
+        title.append(f"  {cited.label} · {position}/{total} · Tab", "dim")
         self.query_one("#source-title", Static).update(title)
         view.selection = Selection(*self.span)
         # Wrapping is only final after a refresh (and, on a real terminal, after layout

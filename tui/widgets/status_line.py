@@ -12,6 +12,7 @@ from tui.literal import literal
 
 STAGES = {
     "load": "reading files",
+    "model": "loading the model",
     "chunk": "chunking",
     "embed": "embedding",
     "save": "saving the index",
