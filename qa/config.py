@@ -18,6 +18,9 @@ DEFAULT_SOURCES = Path("seeds")
 DEFAULT_INDEXES = Path("indexes")
 MAX_QUESTION_CHARS = 2000  # longer input is not a question; say so rather than embed it
 ASK_CONFIG_FILE = "config.json"
+# How long `qa index` (and opening an index that does not exist yet) waits for another
+# process writing the same index before giving up. Readers of an existing index never wait.
+WRITER_WAIT_SECONDS = 600.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,11 @@ class IndexCorruptError(QAError):
 
 
 class IndexLockedError(QAError):
-    """Another process is writing this index."""
+    """Another process is writing this index (and did not finish within the wait)."""
+
+
+class IndexBusyError(QAError):
+    """Writers replaced the index again and again while it was being read."""
 
 
 class QuestionError(QAError):
