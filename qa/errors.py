@@ -32,6 +32,10 @@ class IndexBusyError(QAError):
     """Writers replaced the index again and again while it was being read."""
 
 
+class ConfigError(QAError):
+    """An index's `config.json` cannot be read or has a bad setting."""
+
+
 class QuestionError(QAError):
     """The question cannot be asked (empty, or longer than the limit)."""
 

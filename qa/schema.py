@@ -8,7 +8,9 @@ field (`files["a.txt"].size: expected an integer, got "12"`). A schema is built 
   Hex64                   a lower-case sha256 in hex
   Number(lo, hi)          an int or float within [lo, hi] (either end None: open)
   Integer(lo, hi)         likewise, an int
-  Obj({...}, extra=False) an object with exactly these keys (extra=True allows others)
+  Obj({...}, extra=False, required=True)
+                          an object with these keys (extra=True allows others,
+                          required=False lets any of them be missing)
   MapOf(schema)           an object whose values all match `schema`
   ListOf(schema)          a list whose items all match `schema`
 """
@@ -49,6 +51,7 @@ class Hex64:
 class Obj:
     fields: dict[str, Any]
     extra: bool = False
+    required: bool = True
 
 
 @dataclass(frozen=True)
@@ -97,9 +100,10 @@ def validate(value: Any, schema: Any, where: str = "") -> None:
         if not isinstance(value, dict):
             raise SchemaError(where, f"expected an object, got {_shown(value)}")
         for key, sub in schema.fields.items():
-            if key not in value:
+            if key in value:
+                validate(value[key], sub, _key(where, key))
+            elif schema.required:
                 raise SchemaError(_key(where, key), "missing")
-            validate(value[key], sub, _key(where, key))
         if not schema.extra:
             unknown = sorted(set(value) - set(schema.fields))
             if unknown:
