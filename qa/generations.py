@@ -121,13 +121,13 @@ def writer_lock(
                 if exc.errno not in (errno.EAGAIN, errno.EACCES):
                     raise
             if time.monotonic() >= deadline:
-                waited = f" for {wait:.0f} s" if wait else ""
+                waited = f"waited {wait:g} s" if wait else "did not wait"
                 raise IndexLockedError(
-                    f"another qa process is writing the index {index_dir} (waited{waited or ' not at all'}): "
+                    f"another qa process is writing the index {index_dir} ({waited}): "
                     "wait for it to finish, then try again"
                 ) from None
             if not told and on_wait:
-                on_wait(f"waiting for another qa process writing the index {index_dir} (up to {wait:.0f} s)")
+                on_wait(f"waiting for another qa process writing the index {index_dir} (up to {wait:g} s)")
             told = True
             time.sleep(LOCK_POLL_SECONDS)
         try:
