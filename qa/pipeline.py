@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from qa.config import DEFAULT_INDEXES, DEFAULT_SOURCES, MAX_QUESTION_CHARS, WRITER_WAIT_SECONDS, AskSettings
-from qa.errors import QAError, QuestionError
+from qa.errors import QuestionError
 from qa.types import Answer, BuildReport, IndexStats, Progress
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,8 @@ class Pipeline:
             except IndexMissingError:
                 if not build:
                     raise
+        elif sources is None:
+            sources = _recorded_sources(index_dir)  # rebuild what it was built from
         report, notice = None, None
         if index is not None and sources is None:
             sources = index.sources_dir
@@ -173,6 +175,16 @@ class Pipeline:
                 query_tokens=query_tokens,
             )
         return replace(answer, latency_ms=(time.perf_counter() - started) * 1000)
+
+
+def _recorded_sources(index_dir: Path) -> Path | None:
+    """The sources folder the index was built from (its manifest checked against the hash
+    in `CURRENT`, so an edited `sources_dir` is refused), None when there is no index."""
+    from qa.generations import read_current
+    from qa.manifest import read_manifest
+
+    current = read_current(index_dir)
+    return Path(read_manifest(current.path, current.manifest_sha256)["sources_dir"]) if current else None
 
 
 def _live_generation(index_dir: Path) -> Path | None:

@@ -340,3 +340,28 @@ def test_a_model_that_fails_to_load_past_the_hashes_is_a_clear_error(model_copy,
     finally:
         embedding._verified_model_path.cache_clear()
     assert one_line(info.value).startswith("cannot load the bundled model (")
+
+
+# --- which folder an index is updated from ---------------------------------------------
+
+
+def test_opening_without_sources_updates_from_the_recorded_folder(built, fake_embedder):
+    from qa.pipeline import Pipeline
+
+    sources, index, _ = built
+    (sources / "new.txt").write_text("Voyager 1 left the heliosphere in 2012.\n")
+    pipeline = Pipeline.open(index, embedder=fake_embedder)
+    assert pipeline.report.added == ("new.txt",) and pipeline.sources_dir == sources.resolve()
+    (sources / "newer.txt").write_text("Pluto was reclassified in 2006.\n")
+    rebuilt = Pipeline.open(index, embedder=fake_embedder, rebuild=True)
+    assert set(rebuilt._index.documents) == {"hubble.txt", "new.txt", "newer.txt"}
+
+
+def test_opening_an_index_whose_sources_are_gone_uses_it_as_it_is(built, fake_embedder):
+    from qa.pipeline import Pipeline
+
+    sources, index, generation = built
+    shutil.rmtree(sources)
+    pipeline = Pipeline.open(index, embedder=fake_embedder)  # not a build of seeds/ into it
+    assert pipeline.report is None and pipeline._index.generation == generation
+    assert set(pipeline._index.documents) == {"hubble.txt"}
