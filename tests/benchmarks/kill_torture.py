@@ -1,13 +1,16 @@
 """kill -9 torture: SIGKILL `qa index` at random moments, then check the index every time.
 
-Run: `python tests/benchmarks/kill_torture.py [--kills 40] [--seed 11] [--fake-model]`. On a private copy of
-seeds/, each round changes the sources (appends to a file, adds or removes one), starts the
-real `qa index` (an update, or `--rebuild` every third round) and SIGKILLs it after a
-random delay within its measured run time. After every kill the index must load (every
-file listed and matching its sha256), its offsets must be exact (chunks, sentences and
-token spans inside their documents, documents matching their recorded sha256) and a
-question must get an answer whose citation is verbatim. Generations left over by a kill
-must be gone after the next writer open. Prints the figures; exits 1 on any failure.
+Run: `python tests/benchmarks/kill_torture.py [--kills 40] [--seed 11] [--fake-model]`.
+On a private copy of seeds/, each round changes the sources (appends to a file, adds or
+removes one), starts the real `qa index` (an update, or `--rebuild` every third round)
+and SIGKILLs it after a random delay within its run time (the median of recent runs that
+finished; a run that finishes before its kill does not count), until 40 kills have landed
+during builds. After every round the index must load (every file listed and matching its
+sha256), its offsets must be exact (chunks, sentences and token spans inside their
+documents, documents matching their recorded sha256) and a question must get an answer
+whose citation is verbatim. A generation left behind by a kill (half-written, or old and
+not yet removed) must be gone after the next writer open. Prints the figures; exits 1 on
+any failure.
 Not a test: it takes minutes (a model load per round). `--fake-model` runs `build_index`
 with the tests' hashing embedder in a fresh process instead of `qa index`: the same write
 path (generations, fsyncs, the swap of `CURRENT`, cleaning), without torch, for machines
@@ -23,6 +26,7 @@ import platform
 import random
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -140,19 +144,25 @@ def main() -> int:
     full = time.monotonic() - started  # a build, model load included: the kill window
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {_cpu()}; one run of {writer} takes {full:.1f} s here")
 
-    killed_running = finished = failures = orphans_seen = swaps = 0
+    killed_running = finished = failures = orphans_seen = swaps = rounds = 0
+    durations = [full]  # of runs that finished: the kill window follows the machine's pace
     previous_generation = None
-    for round_ in range(1, args.kills + 1):
-        _change_sources(sources, rng, round_)
-        command = _writer(args.fake_model, sources, index_dir, rebuild=round_ % 3 == 0)
+    while killed_running < args.kills and rounds < 3 * args.kills:
+        rounds += 1
+        _change_sources(sources, rng, rounds)
+        command = _writer(args.fake_model, sources, index_dir, rebuild=rounds % 3 == 0)
+        window = statistics.median(durations[-5:])
+        launched = time.monotonic()
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.3 * full, 1.05 * full))
-        if process.poll() is None:
+        delay = rng.uniform(0.1 * window, 0.95 * window)
+        try:
+            process.wait(timeout=delay)
+            finished += 1  # done before its kill: not a kill during a build
+            durations.append(time.monotonic() - launched)
+        except subprocess.TimeoutExpired:
             process.send_signal(signal.SIGKILL)
+            process.wait()
             killed_running += 1
-        else:
-            finished += 1
-        process.wait()
         leftovers = [p.name for p in index_dir.iterdir() if p.name.startswith(PREFIX)]
         orphans_seen += len(leftovers) > 1
         try:
@@ -163,19 +173,21 @@ def main() -> int:
         previous_generation = generation
         if problems:
             failures += 1
-            print(f"round {round_}: " + "; ".join(problems[:3]))
+            print(f"round {rounds}: " + "; ".join(problems[:3]), flush=True)
+        print(f"round {rounds}: {'killed' if process.returncode == -signal.SIGKILL else 'finished'} "
+              f"after {time.monotonic() - launched:.1f} s, {len(leftovers)} generation(s)", file=sys.stderr, flush=True)
 
     final = subprocess.run(_writer(args.fake_model, sources, index_dir, False), capture_output=True, text=True)
     left = sorted(p.name for p in index_dir.iterdir() if p.name.startswith(PREFIX) or p.name.endswith(".tmp"))
     problems, _ = _check(index_dir, embedder, not args.fake_model)
     print(
-        f"{args.kills} SIGKILLs ({killed_running} while {writer} ran, {finished} after it had finished); "
-        f"{swaps} new generations published before a kill; {failures} rounds with a problem (load, hashes, "
-        f"offsets or ask); {orphans_seen} rounds left an old generation behind; after the next writer "
+        f"{killed_running} SIGKILLs while {writer} ran ({rounds} rounds, {finished} finished before their kill); "
+        f"{swaps} new generations published; {failures} rounds with a problem (load, hashes, "
+        f"offsets or ask); {orphans_seen} kills left a half-written or old generation behind; after the next writer "
         f"(exit {final.returncode}): {len(left)} generation(s) left, {len(problems)} problems"
     )
     print(f"{time.monotonic() - started:.0f} s in all; work folder {work}")
-    ok = failures == 0 and final.returncode == 0 and len(left) == 1 and not problems
+    ok = failures == 0 and final.returncode == 0 and len(left) == 1 and not problems and killed_running == args.kills
     if ok:
         shutil.rmtree(work)
     return 0 if ok else 1
