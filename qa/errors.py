@@ -25,7 +25,15 @@ class IndexCorruptError(QAError):
 
 
 class IndexLockedError(QAError):
-    """Another process is writing this index."""
+    """Another process is writing this index (and did not finish within the wait)."""
+
+
+class IndexBusyError(QAError):
+    """Writers replaced the index again and again while it was being read."""
+
+
+class ConfigError(QAError):
+    """An index's `config.json` cannot be read or has a bad setting."""
 
 
 class QuestionError(QAError):

@@ -36,7 +36,7 @@ from qa.chunking import Chunker
 from qa.cleaning import content_spans
 from qa.config import IndexSettings
 from qa.embedding import Embedder, TokenVectors
-from qa.errors import SourcesError
+from qa.errors import IndexCorruptError, IndexIncompatibleError, SourcesError
 from qa.lexical import LexicalIndex
 from qa.loaded_index import (  # load_index and the file names are part of this module's API
     CHUNKS,
@@ -61,15 +61,42 @@ ProgressCallback = Callable[[Progress], None]
 # ---------------------------------------------------------------- building
 
 
-def _previous(index_dir: Path, embedder: Embedder, settings: IndexSettings, rebuild: bool) -> LoadedIndex | None:
+def _previous(
+    index_dir: Path, embedder: Embedder, settings: IndexSettings, rebuild: bool, loaded: LoadedIndex | None
+) -> LoadedIndex | None:
     """The index to update, None when there is none or a rebuild was asked for.
 
-    An incompatible or damaged index is an error (it says to rebuild), not something to
-    silently overwrite: the person may be pointing at the wrong folder.
+    Called with the writer lock held. An unreadable `CURRENT`, or an incompatible or
+    damaged index, is an error (it says to rebuild), not something to silently overwrite:
+    the person may be pointing at the wrong folder. Old generations are removed here, on
+    every open as writer, once `CURRENT` has been read. `loaded` is an index the caller
+    already holds, reused when it is still the live generation.
     """
-    if rebuild or generations.current_generation(index_dir) is None:
+    try:
+        current = generations.read_current(index_dir)
+    except (IndexCorruptError, IndexIncompatibleError):
+        if not rebuild:
+            raise
+        log.warning("rebuilding %s, whose CURRENT could not be read", index_dir)
         return None
+    generations.remove_stale(index_dir, current.path if current else None)
+    if rebuild or current is None:
+        return None
+    if loaded is not None and loaded.generation == current.path:
+        return loaded
     return load_index(index_dir, embedder=embedder, settings=settings)
+
+
+def is_up_to_date(index: LoadedIndex, sources: Path) -> bool:
+    """True when `sources` is the folder `index` was built from and holds the same entries
+    with the same size and mtime (indexed or skipped), so no build is needed. Reads no file."""
+    if Path(sources).resolve() != index.sources_dir:
+        return False
+    manifest = index.manifest
+    seen = {name: (entry["size"], entry["mtime"]) for name, entry in manifest["files"].items()}
+    seen.update({entry["source"]: (entry["size"], entry["mtime"]) for entry in manifest["skipped"]})
+    infos = scan_sources(sources)
+    return len(infos) == len(seen) and all(seen.get(i.source) == (i.size, i.mtime) for i in infos)
 
 
 def _write_generation(
@@ -80,6 +107,7 @@ def _write_generation(
     settings: IndexSettings,
     sources_dir: Path,
     skipped: list[Skipped],
+    stats: dict[str, tuple[int, float]],
 ) -> str:
     documents = [f.document for f in files]
     with open(generation / DOCUMENTS, "w", encoding="utf-8") as out:
@@ -143,9 +171,16 @@ def _write_generation(
         model_id=embedder.model_id,
         dim=embedder.dim,
         max_word_pieces=embedder.max_word_pieces,
+        model_sha256=embedder.model_sha256,
         sources_dir=sources_dir,
         files=entries,
-        skipped=[{"source": s.source, "reason": s.reason} for s in skipped],
+        # With their size and mtime, so that an unchanged skipped file does not make the
+        # index look stale to `is_up_to_date`.
+        skipped=[
+            {"source": s.source, "reason": s.reason, "size": size, "mtime": mtime}
+            for s in skipped
+            for size, mtime in [stats.get(s.source, (0, 0.0))]
+        ],
         store_kind=store.kind,
         counts={"files": len(files), "chunks": len(chunk_rows), "sentences": len(sentence_rows)},
         artifacts=mf.artifact_entries(generation, names),
@@ -210,12 +245,20 @@ def build_index(
     settings: IndexSettings | None = None,
     rebuild: bool = False,
     progress: ProgressCallback | None = None,
+    wait: float = 0.0,
+    on_wait: Callable[[str], None] | None = None,
+    loaded: LoadedIndex | None = None,
 ) -> BuildReport:
     """Bring the index at `index_dir` up to date with the files under `sources`.
 
+    Waits up to `wait` seconds for another writer (`on_wait(message)` when it starts
+    waiting). `loaded` is the index the caller already holds, if any: reused instead of
+    loading it again when it is still the live one.
+
     Raises SourcesError when nothing at all can be indexed (the previous index, if any,
-    is left as it was), IndexLockedError when another process is writing, and the load
-    errors of `load_index` when the existing index is incompatible or damaged.
+    is left as it was), IndexLockedError when another process is still writing after
+    `wait`, and the load errors of `load_index` when the existing index (or its `CURRENT`)
+    is incompatible or damaged; with `rebuild`, a damaged one is replaced.
     """
     settings = settings or IndexSettings()
     sources = Path(sources)
@@ -224,8 +267,10 @@ def build_index(
     started = time.perf_counter()
     infos = scan_sources(sources)  # SourcesError when the folder is missing
 
-    with generations.writer_lock(index_dir):
-        previous = _previous(index_dir, embedder, settings, rebuild)
+    stats = {info.source: (info.size, info.mtime) for info in infos}
+
+    with generations.writer_lock(index_dir, wait=wait, on_wait=on_wait):
+        previous = _previous(index_dir, embedder, settings, rebuild, loaded)
         old_files = previous.manifest["files"] if previous else {}
         old_rows = previous.rows_by_source() if previous else {}
 
@@ -318,7 +363,7 @@ def build_index(
         with generations.new_generation(index_dir) as generation:
             _write_generation(
                 generation, files, embedder=embedder, settings=settings,
-                sources_dir=sources.resolve(), skipped=skipped,
+                sources_dir=sources.resolve(), skipped=skipped, stats=stats,
             )
         report_progress(Progress("save", 1, 1))
 

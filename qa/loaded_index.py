@@ -3,12 +3,17 @@
 Loading checks the manifest against the running model and settings and every file against
 its recorded hash (qa/manifest.py), then holds the documents, chunks, sentences, vectors
 and BM25 in memory. Building and updating an index is qa/indexing.py.
+
+Loading takes no lock: a writer may publish a new generation and delete the one being
+read at any moment. Everything is read into memory, so an index once loaded is immune;
+a load that fails because its generation went away starts again on the new one.
 """
 
 from __future__ import annotations
 
 import bisect
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,9 +22,9 @@ import numpy as np
 from qa import generations, manifest as mf
 from qa.config import IndexSettings
 from qa.embedding import Embedder
-from qa.errors import IndexCorruptError, IndexMissingError
+from qa.errors import IndexBusyError, IndexCorruptError, IndexIncompatibleError, IndexMissingError
 from qa.lexical import LexicalIndex
-from qa.store import FaissStore, VectorStore
+from qa.store import FAISS_FILE, FaissStore, VectorStore
 from qa.types import Chunk, Document, IndexStats, Sentence
 
 # Files of a generation (see qa/indexing.py for what each holds).
@@ -30,6 +35,12 @@ EMBEDDINGS = "embeddings.npy"
 SENTENCE_VECTORS = "sentence_vectors.npy"
 TOKEN_VECTORS = "token_vectors.npy"
 TOKEN_SPANS = "token_spans.npy"
+# Every generation has these; the manifest must list them (and every other file present).
+REQUIRED = (DOCUMENTS, CHUNKS, SENTENCES, EMBEDDINGS, SENTENCE_VECTORS, TOKEN_VECTORS, TOKEN_SPANS, FAISS_FILE)
+# A reader starts again at most this often when writers keep replacing the generation.
+LOAD_ATTEMPTS = 5
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -53,6 +64,7 @@ class LoadedIndex:
     def __init__(
         self,
         directory: Path,
+        generation: Path,
         manifest: dict,
         documents: list[Document],
         chunks: list[Chunk],
@@ -65,6 +77,7 @@ class LoadedIndex:
         token_spans: np.ndarray,
     ):
         self.directory = directory
+        self.generation = generation  # the folder it was read from (may be gone since)
         self.manifest = manifest
         self.sources_dir = Path(manifest["sources_dir"])
         self.documents = {d.source: d for d in documents}
@@ -216,18 +229,51 @@ def _read_documents(generation: Path) -> list[Document]:
 def load_index(
     index_dir: Path, *, embedder: Embedder, settings: IndexSettings | None = None
 ) -> LoadedIndex:
-    """Load the live generation of `index_dir`, checking it was built by this setup."""
+    """Load the live generation of `index_dir`, checking it was built by this setup.
+
+    Lock-free. When the generation being read is replaced and removed by a writer meanwhile
+    (its files vanish, or `CURRENT` moved on), the load starts again on the new one, so a
+    reader never reports a healthy index as damaged.
+    """
     settings = settings or IndexSettings()
     index_dir = Path(index_dir)
-    generation = generations.current_generation(index_dir)
-    if generation is None:
-        raise IndexMissingError(f"there is no index at {index_dir}: build one with `qa index`")
-    manifest = mf.read_manifest(generation)
-    mf.check_compatible(
-        manifest, model_id=embedder.model_id, dim=embedder.dim, settings=settings, where=index_dir
+    for _ in range(LOAD_ATTEMPTS):
+        current = generations.read_current(index_dir)
+        if current is None:
+            raise IndexMissingError(f"there is no index at {index_dir}: build one with `qa index`")
+        try:
+            return _load_generation(index_dir, current, embedder, settings)
+        except (IndexCorruptError, IndexIncompatibleError, OSError) as exc:
+            if not _replaced(index_dir, current):
+                if isinstance(exc, OSError):
+                    raise IndexCorruptError(f"the index {index_dir} cannot be read ({exc}): {mf.REBUILD_HINT}") from exc
+                raise
+            log.info("generation %s was replaced while loading; loading the new one", current.path.name)
+    raise IndexBusyError(
+        f"the index {index_dir} was replaced {LOAD_ATTEMPTS} times while it was being read: try again"
     )
-    mf.verify_artifacts(generation, manifest)
 
+
+def _replaced(index_dir: Path, current: generations.Current) -> bool:
+    """True when `CURRENT` no longer names `current`, or its folder is gone while `CURRENT`
+    names something else (a writer published meanwhile)."""
+    try:
+        now = generations.read_current(index_dir)
+    except (IndexCorruptError, IndexIncompatibleError):
+        return False
+    return now is not None and now != current
+
+
+def _load_generation(
+    index_dir: Path, current: generations.Current, embedder: Embedder, settings: IndexSettings
+) -> LoadedIndex:
+    generation = current.path
+    manifest = mf.read_manifest(generation, current.manifest_sha256)
+    mf.check_compatible(
+        manifest, model_id=embedder.model_id, dim=embedder.dim, model_sha256=embedder.model_sha256,
+        settings=settings, where=index_dir,
+    )
+    mf.verify_artifacts(generation, manifest, REQUIRED)
     documents = _read_documents(generation)
     chunk_rows = _load_array(generation, CHUNKS, np.int64, 5)
     sentence_rows = _load_array(generation, SENTENCES, np.int64, 3)
@@ -262,6 +308,6 @@ def load_index(
         raise IndexCorruptError(f"the vector index of {index_dir} holds {len(store)} vectors for {len(chunks)} chunks: {mf.REBUILD_HINT}")
     lexical = LexicalIndex.load(generation, len(chunks))
     return LoadedIndex(
-        index_dir, manifest, documents, chunks, sentences, embeddings, sentence_vectors, store, lexical,
+        index_dir, generation, manifest, documents, chunks, sentences, embeddings, sentence_vectors, store, lexical,
         token_vectors, token_spans,
     )

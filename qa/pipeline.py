@@ -12,8 +12,8 @@ from dataclasses import replace
 from collections.abc import Callable
 from pathlib import Path
 
-from qa.config import MAX_QUESTION_CHARS, AskSettings, default_indexes, default_sources
-from qa.errors import QAError, QuestionError
+from qa.config import MAX_QUESTION_CHARS, WRITER_WAIT_SECONDS, AskSettings, default_indexes, default_sources
+from qa.errors import QuestionError
 from qa.types import Answer, BuildReport, IndexStats, Progress
 
 log = logging.getLogger(__name__)
@@ -26,21 +26,6 @@ def default_index_dir(sources: Path) -> Path:
     `qa.config.defaults_home`)."""
     name = Path(sources).resolve().name or "sources"
     return default_indexes() / name
-
-
-def recorded_sources(index_dir: Path) -> Path | None:
-    """The sources folder an existing index was built from, if it still exists."""
-    from qa.generations import current_generation
-    from qa.manifest import read_manifest
-
-    generation = current_generation(index_dir)
-    if generation is None:
-        return None
-    try:
-        folder = Path(read_manifest(generation).get("sources_dir", ""))
-    except QAError:
-        return None
-    return folder if folder.is_dir() else None
 
 
 def check_question(question: str) -> str:
@@ -59,13 +44,19 @@ def check_question(question: str) -> str:
 class Pipeline:
     """A loaded index plus the retriever and extractor that answer over it."""
 
-    def __init__(self, index, retriever, embedder, settings: AskSettings, report: BuildReport | None, reader=None):
+    def __init__(
+        self, index, retriever, embedder, settings: AskSettings, report: BuildReport | None,
+        notice: str | None = None, reader=None,
+    ):
         self._index = index
-        self._reader = reader
+        self._reader = reader  # qa.reader.weights.LoadedReader
         self._retriever = retriever
         self._embedder = embedder
         self.settings = settings
         self.report = report  # what opening built or updated, None when loaded as is
+        # Why the index was used as it is although the sources changed (another process
+        # was writing it), for the UI to mention; None otherwise.
+        self.notice = notice
         self._blas = _BlasLimit()
 
     @classmethod
@@ -78,35 +69,68 @@ class Pipeline:
         rebuild: bool = False,
         progress: ProgressCallback | None = None,
         embedder=None,
+        wait: float = WRITER_WAIT_SECONDS,
+        on_wait: Callable[[str], None] | None = None,
         reader: Path | None = None,
     ) -> Pipeline:
-        """Load the index for `sources`, building or updating it first when `build` is true.
+        """Load the index for `sources`, building or updating it first when `build` is true
+        and the sources changed since it was built.
 
-        With `build=False` the saved index is used as it is (IndexMissingError if none).
-        `reader` is a folder trained by `qa train-reader`; the shipped reader by default.
-        Raises the typed errors of `qa.errors`; never prints.
+        A reader never waits for a writer: the saved index is loaded without a lock, and
+        when it is stale but another process is writing it, it is used as it is (`notice`
+        says so). Only when there is no index yet, or on `rebuild`, does opening wait (up
+        to `wait` seconds, `on_wait(message)` when it starts) for the other writer.
+        Without `sources`, an existing index is updated from the folder it was built from,
+        and used as it is if that folder is gone. With `build=False` the saved index is
+        used as it is (IndexMissingError if none). `reader` is a folder trained by
+        `qa train-reader`; the shipped reader by default. Raises the typed errors of
+        `qa.errors`; never prints.
         """
         from qa.embedding import default_embedder
+        from qa.errors import IndexLockedError, IndexMissingError
+        from qa.indexing import build_index, is_up_to_date, load_index
         from qa.reader.weights import open_reader
-        from qa.indexing import build_index, load_index
         from qa.retrieval import HybridRetriever
 
-        if sources is None and index_dir is not None:
-            sources = recorded_sources(Path(index_dir))
-        sources = Path(sources) if sources is not None else default_sources()
-        index_dir = Path(index_dir) if index_dir is not None else default_index_dir(sources)
         embedder = embedder or default_embedder()
         loaded_reader = open_reader(reader)  # verified first: a damaged file fails before any build
-        report = None
-        if build:
-            report = build_index(
-                sources,
-                index_dir,
-                embedder=embedder,
-                rebuild=rebuild,
-                progress=progress,
-            )
-        index = load_index(index_dir, embedder=embedder)
+        if index_dir is None:
+            sources = Path(sources) if sources is not None else default_sources()
+            index_dir = default_index_dir(sources)
+        index_dir = Path(index_dir)
+        index = None
+        if not rebuild:
+            try:
+                index = load_index(index_dir, embedder=embedder)
+            except IndexMissingError:
+                if not build:
+                    raise
+        elif sources is None:
+            sources = _recorded_sources(index_dir)  # rebuild what it was built from
+        report, notice = None, None
+        if index is not None and sources is None:
+            sources = index.sources_dir
+            if not sources.is_dir():
+                log.info("the sources folder %s of %s is gone: using the index as it is", sources, index_dir)
+                build = False
+        sources = Path(sources) if sources is not None else default_sources()
+        if build and (index is None or not is_up_to_date(index, sources)):
+            try:
+                report = build_index(
+                    sources, index_dir, embedder=embedder, rebuild=rebuild, progress=progress,
+                    wait=0 if index is not None else wait, on_wait=on_wait, loaded=index,
+                )
+            except IndexLockedError:
+                if index is None:
+                    raise
+                notice = (
+                    f"another qa process is updating the index {index_dir}: answering from the "
+                    f"version built {index.manifest['built_at']}"
+                )
+                log.info(notice)
+            else:
+                if index is None or index.generation != _live_generation(index_dir):
+                    index = load_index(index_dir, embedder=embedder)
         warm_up = getattr(embedder, "warm_up", None)
         if warm_up:  # pay the model load here, not in the first question's latency
             warm_up()
@@ -116,7 +140,7 @@ class Pipeline:
         retriever = HybridRetriever(
             index, embedder, dense_weight=settings.dense_weight, sentence_weight=settings.sentence_weight
         )
-        return cls(index, retriever, embedder, settings, report, loaded_reader)
+        return cls(index, retriever, embedder, settings, report, notice, loaded_reader)
 
     @property
     def stats(self) -> IndexStats:
@@ -159,6 +183,22 @@ class Pipeline:
                 query_tokens=query_tokens,
             )
         return replace(answer, latency_ms=(time.perf_counter() - started) * 1000)
+
+
+def _recorded_sources(index_dir: Path) -> Path | None:
+    """The sources folder the index was built from (its manifest checked against the hash
+    in `CURRENT`, so an edited `sources_dir` is refused), None when there is no index."""
+    from qa.generations import read_current
+    from qa.manifest import read_manifest
+
+    current = read_current(index_dir)
+    return Path(read_manifest(current.path, current.manifest_sha256)["sources_dir"]) if current else None
+
+
+def _live_generation(index_dir: Path) -> Path | None:
+    from qa.generations import current_generation
+
+    return current_generation(index_dir)
 
 
 class _BlasLimit:

@@ -19,6 +19,7 @@ class FakeEmbedder(Embedder):
     model_id = "fake/hashing-bag-of-words"
     dim = 64
     max_word_pieces = 254
+    model_sha256 = {"hashing": hashlib.sha256(b"blake2b-4 of lower-cased words").hexdigest()}
 
     def __init__(self) -> None:
         self.embedded: list[str] = []  # every text embedded, so tests can count

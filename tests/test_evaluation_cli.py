@@ -11,8 +11,7 @@ from typer.testing import CliRunner
 
 from qa.cli import app, main
 from qa.cli.eval_cmd import resolve_sources
-from qa.config import AskSettings, default_sources
-from qa.evaluation.calibration import CALIBRATION_FILE
+from qa.config import ASK_CONFIG_FILE, AskSettings, default_sources
 from tests.test_evaluation_report import metrics_in
 from tests.test_evaluation_runner import DATA, JSONL_SCRIPT, SOURCES, FakeAsker, without_latency
 
@@ -131,7 +130,8 @@ def test_squad_v2_end_to_end_with_calibration(tmp_path, capsys):
     assert metrics_in(report.read_text()) == summary["metrics"]
     chosen = summary["calibration"]["abstain_threshold"]
     assert AskSettings.load(index).abstain_threshold == chosen
-    assert json.loads((index / CALIBRATION_FILE).read_text())["abstain_threshold"] == chosen
+    saved = json.loads((index / ASK_CONFIG_FILE).read_text())
+    assert saved["abstain_threshold"] == saved["calibration"]["abstain_threshold"] == chosen
 
 
 @pytest.mark.slow

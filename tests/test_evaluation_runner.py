@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.config import AskSettings
+from qa.config import ASK_CONFIG_FILE, AskSettings
 from qa.evaluation.calibration import (
-    CALIBRATION_FILE,
     calibrate,
     choose_threshold,
     evaluate_threshold,
@@ -232,7 +231,7 @@ def test_save_calibration_merges_into_config_and_writes_the_curve(tmp_path):
     settings = AskSettings.load(tmp_path)
     assert settings.abstain_threshold == calibration.threshold == pytest.approx(0.65)
     assert settings.top_k == 7  # other settings kept
-    saved = json.loads((tmp_path / CALIBRATION_FILE).read_text())
+    saved = json.loads((tmp_path / ASK_CONFIG_FILE).read_text())["calibration"]
     assert saved["abstain_threshold"] == calibration.threshold
     assert saved["previous_threshold"] == 0.35
     assert len(saved["curve"]) == len(calibration.curve) == 3

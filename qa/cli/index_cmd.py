@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
 from qa.cli import app
+from qa.config import WRITER_WAIT_SECONDS
 from qa.types import BuildReport
+
+
+def say_waiting(message: str) -> None:
+    """Why the command pauses (another writer holds the index), on stderr."""
+    print(f"qa: {message}", file=sys.stderr, flush=True)
 
 
 def print_report(report: BuildReport, console: Console) -> None:
@@ -50,6 +57,10 @@ def index_command(
     ),
     index: Path = typer.Option(None, "--index", help="Where to save the index [default: indexes/<name of SOURCES>]."),
     rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild from scratch instead of updating."),
+    wait: float = typer.Option(
+        WRITER_WAIT_SECONDS, "--wait", min=0, metavar="SECONDS",
+        help="How long to wait for another qa process writing the same index.",
+    ),
 ) -> None:
     """Build or update the index of SOURCES; only new or changed files are embedded."""
     from qa.cli.progress import progress_bar
@@ -67,5 +78,7 @@ def index_command(
             embedder=default_embedder(),
             rebuild=rebuild,
             progress=on_progress,
+            wait=wait,
+            on_wait=say_waiting,
         )
     print_report(report, console)

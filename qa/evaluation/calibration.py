@@ -18,16 +18,14 @@ Objective (`choose_threshold`):
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from qa.config import AskSettings
+from qa.config import ASK_CONFIG_FILE, AskSettings
 from qa.evaluation.metrics import QuestionResult
 
-CALIBRATION_FILE = "calibration.json"
 _EDGE = 1e-3  # how far outside the observed confidences the end thresholds sit
 
 
@@ -121,12 +119,11 @@ def calibrate(results: Sequence[QuestionResult], current: float) -> Calibration:
 
 
 def save_calibration(calibration: Calibration, index_dir: Path, questions_file: str) -> Path:
-    """Write the threshold into the index's config.json and the curve to calibration.json."""
+    """Write the threshold and the curve that chose it into the index's config.json, in
+    one atomic write (two files could be left paired wrong by a kill between them)."""
     index_dir = Path(index_dir)
     settings = AskSettings.load(index_dir)
-    replace(settings, abstain_threshold=calibration.threshold).save(index_dir)
-    path = index_dir / CALIBRATION_FILE
-    doc: dict[str, Any] = {
+    record: dict[str, Any] = {
         "questions_file": questions_file,
         "questions": calibration.questions,
         "objective": calibration.objective,
@@ -135,7 +132,5 @@ def save_calibration(calibration: Calibration, index_dir: Path, questions_file: 
         "chosen": asdict(calibration.chosen),
         "curve": [asdict(p) for p in calibration.curve],
     }
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(doc, indent=2) + "\n")
-    tmp.replace(path)
-    return path
+    replace(settings, abstain_threshold=calibration.threshold).save(index_dir, calibration=record)
+    return index_dir / ASK_CONFIG_FILE
