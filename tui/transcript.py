@@ -66,11 +66,15 @@ def transcript_markdown(exchanges: Iterable[Exchange], sources_dir: str, when: d
     return "\n".join(head) + "\n".join(body)
 
 
+def transcript_name(when: datetime) -> str:
+    return f"qa-transcript-{when:%Y%m%d-%H%M%S}.md"
+
+
 def write_transcript(
     exchanges: Iterable[Exchange], sources_dir: str, folder: Path, when: datetime | None = None
 ) -> Path:
     """Write `qa-transcript-YYYYmmdd-HHMMSS.md` in `folder`; return its path."""
     when = when or datetime.now()
-    path = Path(folder) / f"qa-transcript-{when:%Y%m%d-%H%M%S}.md"
+    path = Path(folder) / transcript_name(when)
     path.write_text(transcript_markdown(exchanges, sources_dir, when), encoding="utf-8")
     return path
