@@ -190,6 +190,12 @@ def _write_generation(
     return built_at
 
 
+def _failed(source: str, what: str, exc: Exception) -> Skipped:
+    """A file skipped because of an unexpected error: the reason names it; -v logs where."""
+    log.info("skipped %s: %s", source, what, exc_info=True)
+    return Skipped(source, f"{what} ({type(exc).__name__}: {exc})")
+
+
 def _sentence_homes(sentences: list[Sentence], chunks: list[Chunk]) -> list[tuple[int, int, int]]:
     """For each sentence, the chunk whose token vectors it is pooled from, and its span there.
 
@@ -292,6 +298,9 @@ def build_index(
                 log.info("skipped %s: %s", skip.source, skip.reason)
                 skipped.append(skip.skipped)
                 continue
+            except Exception as exc:  # one file's surprise never fails the folder
+                skipped.append(_failed(info.source, "could not be loaded", exc))
+                continue
             if old and old["sha256"] == loaded.sha256:  # touched, not changed
                 reused = previous.file_data(info.source, old_rows.get(info.source, range(0)))
                 reused.document = loaded
@@ -305,9 +314,15 @@ def build_index(
         chunker = Chunker(settings, embedder.count_word_pieces, embedder.max_word_pieces)
         fresh: list[tuple[Document, list[Sentence], list[Chunk]]] = []
         for document in to_embed:
-            sentences, chunks = chunker.chunk(document.text, document.source, content_spans(document.text))
-            if not chunks:  # all of it was boilerplate or symbols: nothing to search
-                skipped.append(Skipped(document.source, "no text left after removing boilerplate"))
+            try:
+                sentences, chunks = chunker.chunk(
+                    document.text, document.source, content_spans(document.text)
+                )
+                reason = None if chunks else Skipped(document.source, "no text left after removing boilerplate")
+            except Exception as exc:  # cleaning, splitting or counting word pieces failed
+                reason = _failed(document.source, "could not be split into chunks", exc)
+            if reason is not None:  # all of it was boilerplate or symbols, or it failed
+                skipped.append(reason)
                 for names in (added, changed):
                     if document.source in names:
                         names.remove(document.source)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -38,6 +39,8 @@ BINARY_SNIFF_BYTES = 8192
 _DEFAULT_MAX_BYTES = config.DEFAULT_MAX_FILE_MB * 1024 * 1024
 _SUPPORTED = ", ".join(sorted(KINDS))
 _KIND_NAMES = {"text": "plain text", "markdown": "Markdown text", "html": "HTML", "pdf": "a PDF"}
+# Any surrogate code point in a str is a lone one (pairs decode to one character).
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +182,9 @@ def load_document(
         if nul >= 0:
             raise skip(f"binary file (NUL byte at offset {nul}), not {_KIND_NAMES[kind]}")
         text = _html_text(data, skip) if kind == "html" else _decode_utf8(data, skip)
+    # A PDF font or an HTML entity can map a glyph to a lone surrogate (U+D800): no
+    # tokenizer or UTF-8 writer accepts one. One U+FFFD for each keeps every offset.
+    text = _SURROGATE.sub("\ufffd", text)
     if not text.strip():
         plain = kind in ("text", "markdown")
         raise skip("holds only whitespace" if plain else f"no text found in the {kind}")
@@ -291,6 +297,22 @@ def _decode_utf8(data: bytes, skip) -> str:
         ) from None
 
 
+# The HTML parser (libxml2) compares each attribute of a tag with the ones before it: a
+# 1.5 MB tag with 100k attributes took minutes. The sum over tags of (attributes)^2 / 2
+# bounds that work; real pages stay far below the limit (a few thousand).
+MAX_ATTRIBUTE_PAIRS = 20_000_000
+_TAG_WITH_ATTRIBUTES = re.compile(rb"<[A-Za-z][^<>]{64,}")  # shorter tags add little
+_QUOTED = re.compile(rb"\"[^\"]*\"|'[^']*'")
+
+
+def _attribute_pairs(data: bytes) -> int:
+    pairs = 0
+    for tag in _TAG_WITH_ATTRIBUTES.finditer(data):
+        attributes = len(_QUOTED.sub(b"", tag.group()).split()) - 1  # words but the tag name
+        pairs += attributes * attributes // 2
+    return pairs
+
+
 def _html_text(data: bytes, skip) -> str:
     """The page's main content, paragraphs separated by blank lines.
 
@@ -298,6 +320,12 @@ def _html_text(data: bytes, skip) -> str:
     same paragraph boundaries as plain-text sources. List items and table rows stay together.
     """
     import trafilatura  # lazy: ~0.3 s of imports, needed only for HTML sources
+
+    if (pairs := _attribute_pairs(data)) > MAX_ATTRIBUTE_PAIRS:
+        raise skip(
+            f"HTML tags with too many attributes (~{pairs:,} attribute pairs, over the"
+            f" {MAX_ATTRIBUTE_PAIRS:,} limit): parsing it would take minutes"
+        )
 
     try:
         extracted = trafilatura.extract(
@@ -319,6 +347,24 @@ def _html_text(data: bytes, skip) -> str:
     return "".join(out)
 
 
+def _page_texts(reader) -> list[str]:
+    """Each page's text; a page object listed many times is extracted once (a 120 KB
+    file listing one page 10,000 times took a minute to extract page by page)."""
+    extracted: dict[tuple[int, int], str] = {}
+    texts = []
+    for page in reader.pages:
+        ref = page.indirect_reference
+        key = (ref.idnum, ref.generation) if ref is not None else None
+        if key is None or key not in extracted:
+            text = page.extract_text() or ""
+            if key is None:
+                texts.append(text)
+                continue
+            extracted[key] = text
+        texts.append(extracted[key])
+    return texts
+
+
 def _pdf_text(data: bytes, skip) -> tuple[str, tuple[int, ...]]:
     import io
 
@@ -329,11 +375,13 @@ def _pdf_text(data: bytes, skip) -> tuple[str, tuple[int, ...]]:
         reader = pypdf.PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise skip("encrypted PDF: save an unencrypted copy to index it")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages = _page_texts(reader)
     except FileSkipped:
         raise
-    except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
+    except PyPdfError as exc:
         raise skip(f"not a readable PDF: {exc}") from None
+    except Exception as exc:  # a malformed PDF can make pypdf raise almost anything
+        raise skip(f"not a readable PDF: {type(exc).__name__}: {exc}") from None
     starts: list[int] = []
     offset = 0
     for text in pages:

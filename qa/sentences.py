@@ -7,7 +7,9 @@ keeps offsets exact by construction. The rules: a sentence ends at `.`, `!`, `?`
 (with any closing quotes or brackets) followed by white space and something that can start
 a sentence, unless the word before the period is a known abbreviation, an initial or a
 number; a line break ends a sentence when the line was a heading-like short line or
-already ended in terminal punctuation.
+already ended in terminal punctuation. A sentence longer than `MAX_SENTENCE_CHARS` (a
+run-on list, text without punctuation) is cut at white space, so an answer never quotes
+a whole book and the work per sentence stays bounded.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ _ABBREVIATIONS = frozenset(
 _BOUNDARY = re.compile(r"""[.!?…]+["'”’)\]»]*(?=\s)""")
 _OPENER = re.compile(r"""["'“‘(\[«]*[\w¿¡$€£]""")
 _SHORT_LINE = 60  # a line this short that ends without punctuation is a heading or label
+_SPACES = re.compile(r"\s*")
+# Longer than any real sentence (the dev sets' longest is well under it), short enough
+# that a quote stays readable and counting its tokens is cheap.
+MAX_SENTENCE_CHARS = 1_000
 
 
 def _is_abbreviation(block: str, dot: int) -> bool:
@@ -73,10 +79,10 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     cuts = {0, len(block)}
     for match in _BOUNDARY.finditer(block):
         cut = match.end()
-        following = block[cut:].lstrip()
-        if not following or not _OPENER.match(following):
+        following = _SPACES.match(block, cut).end()  # never a slice: linear in the block
+        if following == len(block) or not _OPENER.match(block, following):
             continue
-        first = following[0]
+        first = block[following]
         if first.isalpha() and first.islower():  # "e.g. lower case" continues the sentence
             continue
         if match.group().startswith(".") and len(match.group()) == 1 and _is_abbreviation(
@@ -93,5 +99,25 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
         left = len(piece) - len(piece.lstrip())
         right = len(piece.rstrip())
         if right > left:
-            spans.append((start + a + left, start + a + right))
+            spans.extend(_bounded(text, start + a + left, start + a + right))
     return spans
+
+
+def _bounded(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """`text[start:end]` (no white space at either end) in pieces of at most
+    MAX_SENTENCE_CHARS, cut at the last white space that fits, else between characters."""
+    while end - start > MAX_SENTENCE_CHARS:
+        cut = start + MAX_SENTENCE_CHARS
+        space = cut
+        while space > start and not text[space].isspace():
+            space -= 1
+        if space > start:  # the piece ends before the white space, the next starts after it
+            piece_end = space
+            while text[piece_end - 1].isspace():
+                piece_end -= 1
+            yield start, piece_end
+            start = _SPACES.match(text, space).end()
+        else:
+            yield start, cut
+            start = cut
+    yield start, end

@@ -38,15 +38,23 @@ def reasons(skipped) -> dict[str, str]:
     return {s.source: s.reason for s in skipped}
 
 
-def minimal_pdf(pages: list[list[str]]) -> bytes:
-    """A valid PDF with one Helvetica text line per string, written by hand (no writer API)."""
+def minimal_pdf(
+    pages: list[list[str]], *, to_unicode: dict[int, int] | None = None, repeat: int = 1
+) -> bytes:
+    """A valid PDF with one Helvetica text line per string, written by hand (no writer API).
+
+    `to_unicode` maps character codes to code points in the font's ToUnicode CMap (any
+    code point, even a lone surrogate, as a broken font can); `repeat` lists the pages
+    that many times in the page tree (one page object, many pages).
+    """
     n = len(pages)
+    kids = b" ".join(b"%d 0 R" % (4 + 2 * i) for i in range(n))
+    font = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica"
+    font += b" /ToUnicode %d 0 R >>" % (4 + 2 * n) if to_unicode else b" >>"
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids ["
-        + b" ".join(b"%d 0 R" % (4 + 2 * i) for i in range(n))
-        + b"] /Count %d >>" % n,
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Type /Pages /Kids [" + b" ".join([kids] * repeat) + b"] /Count %d >>" % (n * repeat),
+        font,
     ]
     for i, lines in enumerate(pages):
         objects.append(
@@ -56,6 +64,16 @@ def minimal_pdf(pages: list[list[str]]) -> bytes:
         shown = b" ".join(b"(" + line.encode("latin-1") + b") Tj T*" for line in lines)
         stream = b"BT /F1 12 Tf 14 TL 72 720 Td " + shown + b" ET"
         objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+    if to_unicode:
+        pairs = b" ".join(b"<%02X> <%04X>" % item for item in sorted(to_unicode.items()))
+        cmap = (
+            b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap"
+            b" /CMapName /Adobe-Identity-UCS def /CMapType 2 def"
+            b" 1 begincodespacerange <00> <FF> endcodespacerange"
+            b" %d beginbfchar %s endbfchar" % (len(to_unicode), pairs)
+            + b" endcmap CMapName currentdict /CMap defineresource pop end end"
+        )
+        objects.append(b"<< /Length %d >>\nstream\n" % len(cmap) + cmap + b"\nendstream")
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for number, body in enumerate(objects, start=1):

@@ -7,12 +7,14 @@ Questions typed before the index is ready wait in a queue. Widgets only display 
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import subprocess
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from pathlib import Path
 
 from textual import work
@@ -32,7 +34,7 @@ from tui.exchange import Cited, Exchange, build_exchange
 from tui.messages import AnswerReady, AskFailed, PipelineFailed, PipelineProgress, PipelineReady
 from tui.screens.help import HelpScreen
 from tui.screens.sources import SourcesScreen
-from tui.transcript import write_transcript
+from tui.transcript import transcript_markdown, transcript_name, write_transcript
 from tui.widgets.conversation import Conversation
 from tui.widgets.question_input import QuestionInput
 from tui.widgets.source_pane import SourcePane
@@ -84,8 +86,12 @@ class QAApp(App[None]):
         index: Path | None,
         pipeline_factory: PipelineFactory,
         export_dir: Path | None = None,
+        served: bool = False,
     ) -> None:
         super().__init__()
+        # Served (`qa serve`): whoever holds the browser is not the person at this machine,
+        # so the app stays on its folder and writes nothing outside its index.
+        self.served = served
         self.sources = sources
         self.index = index
         self.pipeline_factory = pipeline_factory
@@ -357,11 +363,12 @@ class QAApp(App[None]):
             "Re-read and re-embed every file of the sources folder",
             self.action_rebuild_index,
         )
-        yield SystemCommand(
-            "Switch sources folder",
-            "Answer from another folder of documents (indexed if needed)",
-            self.action_switch_sources,
-        )
+        if not self.served:
+            yield SystemCommand(
+                "Switch sources folder",
+                "Answer from another folder of documents (indexed if needed)",
+                self.action_switch_sources,
+            )
         yield SystemCommand(
             "Export transcript",
             "Save the conversation as Markdown, with file:line and sha256 of each quote",
@@ -379,6 +386,14 @@ class QAApp(App[None]):
         self._open(rebuild=True)
 
     def action_switch_sources(self) -> None:
+        if self.served:
+            self.notify(
+                f"qa serve answers from {self.sources_label} only: restart it with"
+                " --sources DIR to use another folder.",
+                severity="warning",
+                markup=False,
+            )
+            return
         if self.loading:
             self.notify("Wait until the index is ready, then switch.", severity="warning")
             return
@@ -398,6 +413,12 @@ class QAApp(App[None]):
         if not self.exchanges:
             self.notify("Nothing to export yet: ask a question first.", severity="warning")
             return
+        if self.served:  # to the browser as a download, never a file on the server
+            now = datetime.now()
+            markdown = transcript_markdown(self.exchanges, self.sources_label, now)
+            self.deliver_text(io.StringIO(markdown), save_filename=transcript_name(now))
+            self.notify("Transcript sent to your browser's downloads.", title="Exported")
+            return
         try:
             path = write_transcript(self.exchanges, self.sources_label, self.export_dir)
         except OSError as exc:
@@ -411,6 +432,7 @@ def make_app(
     index: Path | str | None = None,
     pipeline_factory: PipelineFactory | None = None,
     export_dir: Path | None = None,
+    served: bool = False,
 ) -> QAApp:
     """The app, used by `qa`, `qa tui`, `qa serve` and the tests (which pass a fake factory)."""
     return QAApp(
@@ -418,4 +440,5 @@ def make_app(
         index=Path(index) if index is not None else None,
         pipeline_factory=pipeline_factory or open_pipeline,
         export_dir=export_dir,
+        served=served,
     )

@@ -7,27 +7,36 @@ from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
+from qa.literal import literal
 from tui.exchange import Exchange
+
+
+def _line(text: str) -> str:
+    """One line of document text, control characters made visible: a reader may `cat` the
+    export in a terminal, where OSC 52 or ESC[2J from a source would take effect."""
+    return literal(" ".join(text.split()), keep_newlines=False)
 
 
 def _quote(text: str) -> str:
     """A Markdown block quote of `text`, one `> ` per line."""
-    return "\n".join("> " + line if line.strip() else ">" for line in text.splitlines())
+    lines = literal(text).splitlines()
+    return "\n".join("> " + line if line.strip() else ">" for line in lines)
 
 
 def _code(text: str) -> str:
     """Inline code that survives backticks in the text."""
+    text = literal(text, keep_newlines=False)
     fence = "``" if "`" in text else "`"
     return f"{fence} {text} {fence}" if fence == "``" else f"`{text}`"
 
 
 def exchange_markdown(exchange: Exchange) -> str:
     answer = exchange.answer
-    lines = [f"## {exchange.number}. {' '.join(exchange.question.split())}", ""]
+    lines = [f"## {exchange.number}. {_line(exchange.question)}", ""]
     if answer.best is None:
         lines += ["**Not in the sources.**"]
         if answer.reason:
-            lines += ["", answer.reason]
+            lines += ["", _line(answer.reason)]
         if exchange.closest:
             lines += ["", "Closest passages:", ""]
             for citation in exchange.closest:
@@ -36,7 +45,7 @@ def exchange_markdown(exchange: Exchange) -> str:
         return "\n".join(lines) + "\n"
     best = answer.best
     lines += [
-        f"**Answer:** {' '.join(best.text.split())}",
+        f"**Answer:** {_line(best.text)}",
         "",
         _quote(best.evidence.text),
         "",
@@ -49,7 +58,7 @@ def exchange_markdown(exchange: Exchange) -> str:
         lines.append(f"- Also in: {_code(citation.location())} (sha256 `{sha}`)")
     for n, alt in enumerate(answer.alternatives, 1):
         lines.append(
-            f"- Alternative {n}: {' '.join(alt.text.split())} ({_code(alt.citation.location())})"
+            f"- Alternative {n}: {_line(alt.text)} ({_code(alt.citation.location())})"
         )
     return "\n".join(lines) + "\n"
 
@@ -66,12 +75,16 @@ def transcript_markdown(exchanges: Iterable[Exchange], sources_dir: str, when: d
     return "\n".join(head) + "\n".join(body)
 
 
+def transcript_name(when: datetime) -> str:
+    return f"qa-transcript-{when:%Y%m%d-%H%M%S}.md"
+
+
 def write_transcript(
     exchanges: Iterable[Exchange], sources_dir: str, folder: Path, when: datetime | None = None
 ) -> Path:
     """Write `qa-transcript-YYYYmmdd-HHMMSS.md` in `folder`; return its path."""
     when = when or datetime.now()
     Path(folder).mkdir(parents=True, exist_ok=True)
-    path = Path(folder) / f"qa-transcript-{when:%Y%m%d-%H%M%S}.md"
+    path = Path(folder) / transcript_name(when)
     path.write_text(transcript_markdown(exchanges, sources_dir, when), encoding="utf-8")
     return path

@@ -70,7 +70,9 @@ from qa.cli import index_cmd, ask_cmd, eval_cmd, tui_cmd, train_cmd  # noqa: E40
 
 def fail(message: str, code: int = 1) -> None:
     """Print a one-line error and exit non-zero (for commands that check input themselves)."""
-    print(f"qa: error: {message}", file=sys.stderr)
+    from qa.literal import literal  # messages can quote file names, which can hold escapes
+
+    print(f"qa: error: {literal(message, keep_newlines=False)}", file=sys.stderr)
     raise SystemExit(code)
 
 

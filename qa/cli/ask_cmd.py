@@ -10,8 +10,19 @@ from rich.console import Console
 from rich.text import Text
 
 from qa.cli import app
+from qa.literal import literal
 from qa.quoting import quotation_marks
-from qa.types import Answer, Candidate
+from qa.types import Answer, Candidate, Citation
+
+
+def _line(text: str) -> str:
+    """`text` on one line, white space runs made single spaces, control characters visible
+    (a document must not be able to drive the terminal: OSC 52, ESC[2J, U+202E...)."""
+    return literal(" ".join(text.split()), keep_newlines=False)
+
+
+def _where(citation: Citation) -> str:
+    return literal(citation.location(), keep_newlines=False)  # file names can hold escapes too
 
 
 def _quote(candidate: Candidate) -> Text:
@@ -21,12 +32,12 @@ def _quote(candidate: Candidate) -> Text:
     text = Text("  " + opening, style="dim")
     a = max(0, citation.start - evidence.start)
     b = min(len(evidence.text), citation.end - evidence.start)
-    sentence = " ".join(evidence.text.split())  # one line on screen; offsets stay in the citation
+    sentence = _line(evidence.text)  # one line on screen; offsets stay in the citation
     if 0 <= a < b <= len(evidence.text) and (b - a) < len(evidence.text):
-        before = " ".join(evidence.text[:a].split())
-        after = " ".join(evidence.text[b:].split())
+        before = _line(evidence.text[:a])
+        after = _line(evidence.text[b:])
         text.append(before + (" " if before and evidence.text[a - 1 : a].isspace() else ""))
-        text.append(" ".join(citation.text.split()), style="bold black on yellow")
+        text.append(_line(citation.text), style="bold black on yellow")
         text.append((" " if after and evidence.text[b : b + 1].isspace() else "") + after)
     else:
         text.append(sentence, style="bold")
@@ -36,31 +47,32 @@ def _quote(candidate: Candidate) -> Text:
 
 def print_answer(answer: Answer, console: Console) -> None:
     if answer.best is None:
-        console.print(Text("Not in the sources: ", style="bold red") + Text(answer.reason or ""))
+        console.print(Text("Not in the sources: ", style="bold red") + Text(_line(answer.reason or "")))
         if answer.passages:
             console.print(Text("Closest passages:", style="dim"))
             for p in answer.passages[:3]:
                 snippet = " ".join(p.text.split())
-                snippet = snippet[:110] + ("…" if len(snippet) > 110 else "")
-                console.print(Text(f"  {p.source} (chars {p.start}-{p.end}): ", style="cyan") + Text(snippet))
+                snippet = _line(snippet[:110]) + ("…" if len(snippet) > 110 else "")
+                where = literal(p.source, keep_newlines=False)
+                console.print(Text(f"  {where} (chars {p.start}-{p.end}): ", style="cyan") + Text(snippet))
         return
     best = answer.best
     console.print(
-        Text("Answer: ", style="bold") + Text(" ".join(best.text.split()), style="bold green")
+        Text("Answer: ", style="bold") + Text(_line(best.text), style="bold green")
         + Text(f"   (confidence {answer.confidence:.2f})", style="dim")
     )
     console.print(_quote(best))
     console.print(
-        Text(f"  — {best.citation.location()}  (chars {best.citation.start}-{best.citation.end})", style="cyan")
+        Text(f"  — {_where(best.citation)}  (chars {best.citation.start}-{best.citation.end})", style="cyan")
     )
     for other in best.also_in:
-        console.print(Text(f"  also in {other.location()}", style="cyan"))
+        console.print(Text(f"  also in {_where(other)}", style="cyan"))
     if answer.alternatives:
         console.print(Text("Alternatives:", style="dim"))
         for n, alt in enumerate(answer.alternatives, 2):
             short = " ".join(alt.text.split())
-            short = short[:100] + ("…" if len(short) > 100 else "")
-            console.print(Text(f"  {n}. ") + Text(short) + Text(f"  — {alt.citation.location()}", style="cyan"))
+            short = _line(short[:100]) + ("…" if len(short) > 100 else "")
+            console.print(Text(f"  {n}. ") + Text(short) + Text(f"  — {_where(alt.citation)}", style="cyan"))
 
 
 @app.command("ask")

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from qa.cli import app
 from qa.config import WRITER_WAIT_SECONDS
+from qa.literal import literal
 from qa.types import BuildReport
 
 
@@ -20,10 +21,11 @@ def say_waiting(message: str) -> None:
 
 def print_report(report: BuildReport, console: Console) -> None:
     """The build summary: what changed, what was skipped and why, and how fast."""
+    index_dir = literal(report.index_dir, keep_newlines=False)
     if report.up_to_date and not report.embedded_chunks:
         console.print(
-            f"index {report.index_dir} is up to date: {report.files} files, {report.chunks} chunks "
-            f"(nothing re-embedded, {report.seconds:.1f} s)"
+            f"index {index_dir} is up to date: {report.files} files, {report.chunks} chunks "
+            f"(nothing re-embedded, {report.seconds:.1f} s)", markup=False
         )
     else:
         changes = [
@@ -33,8 +35,8 @@ def print_report(report: BuildReport, console: Console) -> None:
             if names
         ]
         console.print(
-            f"indexed {report.files} files, {report.chunks} chunks into {report.index_dir} "
-            f"({', '.join(changes) or 'rebuilt'})"
+            f"indexed {report.files} files, {report.chunks} chunks into {index_dir} "
+            f"({', '.join(changes) or 'rebuilt'})", markup=False
         )
         console.print(
             f"embedded {report.embedded_chunks} chunks, {report.word_pieces:,} word pieces in "
@@ -43,9 +45,10 @@ def print_report(report: BuildReport, console: Console) -> None:
         )
         for label, names in (("added", report.added), ("changed", report.changed), ("removed", report.removed)):
             for name in names:
-                console.print(f"  {label}: {name}", markup=False, highlight=False)
-    for skipped in report.skipped:
-        console.print(f"  skipped {skipped.source}: {skipped.reason}", markup=False, highlight=False)
+                console.print(f"  {label}: {literal(name, keep_newlines=False)}", markup=False, highlight=False)
+    for skipped in report.skipped:  # file names and reasons can carry terminal escapes
+        line = f"  skipped {skipped.source}: {skipped.reason}"
+        console.print(literal(line, keep_newlines=False), markup=False, highlight=False)
 
 
 @app.command("index")

@@ -8,6 +8,7 @@ import shlex
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -25,12 +26,17 @@ def _check_sources(sources: Path | None) -> None:
         fail(f"{sources} is not a folder: pass --sources with a folder of documents")
 
 
-def run_tui(sources: Path | None, index: Path | None) -> int:
-    """Run the app in this terminal (or for `qa serve`) until the user quits; its exit code."""
+def run_tui(sources: Path | None, index: Path | None, served: bool = False) -> int:
+    """Run the app in this terminal (or for `qa serve`) until the user quits; its exit code.
+
+    Callers end the process with `exit_at_once`: the pipeline's worker thread (loading the
+    model, building the index) cannot be interrupted, and Python would wait for it.
+    """
     from tui.app import make_app
 
-    app = make_app(sources=sources, index=index)
-    if "web_driver" in os.environ.get("TEXTUAL_DRIVER", ""):  # set by textual-serve
+    app = make_app(sources=sources, index=index, served=served)
+    in_browser = "web_driver" in os.environ.get("TEXTUAL_DRIVER", "")  # set by textual-serve
+    if in_browser:
         _exit_when_orphaned(app)
     app.run()
     return app.return_code or 0
@@ -50,19 +56,25 @@ def exit_at_once(code: int) -> None:
     os._exit(code)
 
 
-def _exit_when_orphaned(app, every: float = 1.0) -> threading.Thread:
+def _exit_when_orphaned(
+    app, every: float = 1.0, grace: float = 3.0, force_exit: Callable[[int], None] = exit_at_once
+) -> threading.Thread:
     """Quit `app` once its parent, the `qa serve` process, is gone.
 
     Textual's web driver does not exit when its input ends, so an app whose server was
     killed would stay alive, holding the model (~540 MB), until killed by hand. A server
-    that stops gracefully tells its apps to quit; this covers the one that could not.
+    that stops gracefully ends its apps; this covers the one that could not. An app that
+    does not quit within `grace` seconds (its loop busy or blocked on a dead pipe) is
+    ended all the same.
     """
     parent = os.getppid()
 
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(every)
-        app.call_from_thread(app.exit)
+        app.call_later(app.exit)  # thread-safe enough: posts to the app's queue, never blocks
+        time.sleep(grace)
+        force_exit(1)
 
     thread = threading.Thread(target=watch, name="qa-orphan-watch", daemon=True)
     thread.start()
@@ -73,21 +85,21 @@ def _exit_when_orphaned(app, every: float = 1.0) -> threading.Thread:
 def tui(
     sources: Path | None = typer.Option(None, "--sources", help=SOURCES_HELP),
     index: Path | None = typer.Option(None, "--index", help=INDEX_HELP),
+    served: bool = typer.Option(False, "--served", hidden=True, help="Run for `qa serve`."),
 ) -> None:
     """Open the terminal UI: ask questions, read quoted answers and check their sources."""
     _check_sources(sources)
-    exit_at_once(run_tui(sources=sources, index=index))
+    exit_at_once(run_tui(sources=sources, index=index, served=served))
 
 
-def serve_command(sources: Path | None, index: Path | None) -> str:
-    """The shell command textual-serve runs for each browser session: `qa tui ...`.
+def serve_command(sources: Path, index: Path | None) -> str:
+    """The shell command textual-serve runs for each browser session: `qa tui --served ...`.
 
-    `exec` replaces the shell, so the app's parent is the server itself and the app can
-    tell when the server is gone (see `_exit_when_orphaned`).
+    `exec` replaces the shell, so the app's parent is the server itself: the server's
+    signals reach the app, and the app can tell when the server is gone (see
+    `_exit_when_orphaned`). `--served` keeps the app on `sources` and its index.
     """
-    argv = [sys.executable, "-m", "qa", "tui"]
-    if sources is not None:
-        argv += ["--sources", str(sources.resolve())]
+    argv = [sys.executable, "-m", "qa", "tui", "--served", "--sources", str(sources.resolve())]
     if index is not None:
         argv += ["--index", str(index.resolve())]
     return "exec " + shlex.join(argv)
@@ -99,10 +111,33 @@ def serve(
     port: int = typer.Option(8000, "--port", help="Port to listen on."),
     sources: Path | None = typer.Option(None, "--sources", help=SOURCES_HELP),
     index: Path | None = typer.Option(None, "--index", help=INDEX_HELP),
+    max_sessions: int = typer.Option(
+        6, "--max-sessions", min=1, help="Browser sessions open at once (each holds the model, ~550 MB)."
+    ),
 ) -> None:
-    """Show the terminal UI in a web browser (textual-serve), at http://HOST:PORT."""
-    _check_sources(sources)
-    from textual_serve.server import Server
+    """Show the terminal UI in a web browser (textual-serve), at the URL it prints.
 
-    print(f"qa: serving the terminal UI at http://{host}:{port} (ctrl+c stops)", file=sys.stderr)
-    Server(serve_command(sources, index), host=host, port=port, title="qa").serve()
+    The URL carries a secret made for this run: only a browser that opens it can start
+    a session. Every session answers from SOURCES only.
+    """
+    _check_sources(sources)
+    from qa.cli import fail
+    from qa.config import DEFAULT_SOURCES
+    from tui.server import QAServer, is_loopback
+
+    server = QAServer(
+        serve_command(sources or Path(DEFAULT_SOURCES), index),
+        host=host, port=port, max_sessions=max_sessions,
+    )
+    if not is_loopback(host):
+        print(
+            f"qa: WARNING: --host {host} makes the UI, and the documents it answers from,"
+            " reachable from other machines; anyone who learns the URL below can use it."
+            " Use --host 127.0.0.1 unless you mean that.",
+            file=sys.stderr,
+        )
+    print(f"qa: serving the terminal UI at {server.url} (ctrl+c stops)", file=sys.stderr, flush=True)
+    try:
+        server.serve()
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port} ({exc.strerror or exc}): pass another --port or --host")
