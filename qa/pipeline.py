@@ -18,6 +18,11 @@ from qa.types import Answer, BuildReport, IndexStats, Progress
 
 log = logging.getLogger(__name__)
 
+SHIPPED_READER = "shipped"  # `reader=` value naming the reader shipped in the package
+# The hand-tuned extractor's threshold: off-topic questions scored <= .25 on the dev sets,
+# answerable Super Bowl ones .35 at the 99th percentile.
+HEURISTIC_ABSTAIN_THRESHOLD = 0.27
+
 ProgressCallback = Callable[[Progress], None]
 
 
@@ -71,7 +76,7 @@ class Pipeline:
         embedder=None,
         wait: float = WRITER_WAIT_SECONDS,
         on_wait: Callable[[str], None] | None = None,
-        reader: Path | None = None,
+        reader: Path | str | None = None,
     ) -> Pipeline:
         """Load the index for `sources`, building or updating it first when `build` is true
         and the sources changed since it was built.
@@ -82,9 +87,11 @@ class Pipeline:
         to `wait` seconds, `on_wait(message)` when it starts) for the other writer.
         Without `sources`, an existing index is updated from the folder it was built from,
         and used as it is if that folder is gone. With `build=False` the saved index is
-        used as it is (IndexMissingError if none). `reader` is a folder trained by
-        `qa train-reader`; the shipped reader by default. Raises the typed errors of
-        `qa.errors`; never prints.
+        used as it is (IndexMissingError if none). `reader` answers through the trained
+        reader: `"shipped"` for the one in the package, or a folder written by `qa
+        train-reader`; None (the default) keeps the hand-tuned extractor, which still
+        answers better on the bench sets (README). Raises the typed errors of `qa.errors`;
+        never prints.
         """
         from qa.embedding import default_embedder
         from qa.errors import IndexLockedError, IndexMissingError
@@ -93,7 +100,9 @@ class Pipeline:
         from qa.retrieval import HybridRetriever
 
         embedder = embedder or default_embedder()
-        loaded_reader = open_reader(reader)  # verified first: a damaged file fails before any build
+        loaded_reader = None
+        if reader is not None:  # verified first: a damaged file fails before any build
+            loaded_reader = open_reader(None if str(reader) == SHIPPED_READER else Path(reader))
         if index_dir is None:
             sources = Path(sources) if sources is not None else default_sources()
             index_dir = default_index_dir(sources)
@@ -135,8 +144,9 @@ class Pipeline:
         if warm_up:  # pay the model load here, not in the first question's latency
             warm_up()
         settings = AskSettings.load(index_dir)
-        if settings.abstain_threshold is None:
-            settings = replace(settings, abstain_threshold=loaded_reader.calibration.threshold)
+        if settings.abstain_threshold is None:  # the answerer's own, unless calibrated here
+            default = loaded_reader.calibration.threshold if loaded_reader else HEURISTIC_ABSTAIN_THRESHOLD
+            settings = replace(settings, abstain_threshold=default)
         retriever = HybridRetriever(
             index, embedder, dense_weight=settings.dense_weight, sentence_weight=settings.sentence_weight
         )
@@ -167,21 +177,24 @@ class Pipeline:
     def ask(self, question: str, *, alternatives: int | None = None) -> Answer:
         """Answer `question` verbatim from the sources, or abstain with a reason."""
         from qa.answering import answer_question
+        from qa.reader.answering import answer_with_reader
 
         started = time.perf_counter()
         question = check_question(question)
         with self._blas.one_thread():
             query_vector, query_tokens = self._embedder.embed_query(question)
             passages = self._retriever.retrieve(question, self.settings.top_k, query_vector=query_vector)
-            answer = answer_question(
-                question,
-                passages,
-                self._index,
-                self.settings,
-                self._reader,
-                alternatives=self.settings.alternatives if alternatives is None else alternatives,
-                query_tokens=query_tokens,
-            )
+            wanted = self.settings.alternatives if alternatives is None else alternatives
+            if self._reader is not None:
+                answer = answer_with_reader(
+                    question, passages, self._index, self.settings, self._reader,
+                    alternatives=wanted, query_tokens=query_tokens,
+                )
+            else:
+                answer = answer_question(
+                    question, query_vector, passages, self._index, self.settings,
+                    alternatives=wanted, query_tokens=query_tokens,
+                )
         return replace(answer, latency_ms=(time.perf_counter() - started) * 1000)
 
 

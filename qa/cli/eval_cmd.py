@@ -47,7 +47,7 @@ def eval_command(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON on stdout."),
     reader: Path | None = typer.Option(
-        None, "--reader", help="A reader trained by `qa train-reader` (its --out folder). Default: the shipped one."
+        None, "--reader", help="Answer through the trained reader: `shipped` (the one in the package) or a folder written by `qa train-reader`. Default: the hand-tuned extractor."
     ),
     calibrate: bool = typer.Option(
         False,

@@ -97,14 +97,14 @@ def calibrate_heldout(
     seed: int = 13,
     progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> dict:
-    from qa.answering import read_passages
+    from qa.reader.answering import read_passages
     from qa.pipeline import Pipeline
     from qa.reader.weights import open_reader
 
     questions = heldout_sources(paragraphs, work / "sources")
     random.Random(seed).shuffle(questions)
     questions = questions[:limit]
-    pipeline = Pipeline.open(work / "index", sources=work / "sources", reader=reader_dir)
+    pipeline = Pipeline.open(work / "index", sources=work / "sources")
     reader = open_reader(reader_dir)
     index, embedder, retriever = pipeline._index, pipeline._embedder, pipeline._retriever
     settings = pipeline.settings
@@ -114,7 +114,7 @@ def calibrate_heldout(
     for n, (question, _, gold) in enumerate(questions):
         vector, tokens = embedder.embed_query(question)
         passages = retriever.retrieve(question, settings.top_k, query_vector=vector)
-        reads = read_passages(reader.network, question, tokens, passages[: settings.read_k], index)
+        reads = read_passages(reader.network, question, tokens, passages[: settings.top_k], index)
         candidates.append([
             (r.margin, r.passage, max((token_f1(index.document(r.source).text[r.start : r.end], g) for g in gold), default=0.0))
             for r in reads

@@ -24,7 +24,7 @@ WEIGHTS_FILE = "reader.safetensors"
 META_FILE = "reader.json"
 SHIPPED_DIR = Path(__file__).parent / "shipped"
 # sha256 of the shipped reader.safetensors (`qa train-reader` prints it for a new run).
-SHIPPED_SHA256 = ""
+SHIPPED_SHA256 = "1a268b62fa63b528a0cf58a202005d18cff8a6b918436b12bd095988ad6963b3"
 
 
 class ReaderWeightsError(QAError):
@@ -73,12 +73,14 @@ def save_reader(folder: Path, tensors: dict[str, np.ndarray], config: ReaderConf
     os.close(fd)
     save_file({k: np.ascontiguousarray(v, np.float32) for k, v in tensors.items()}, tmp)
     sha = _sha256(Path(tmp))
+    os.chmod(tmp, 0o644)  # mkstemp makes it private; weights are meant to be shipped
     os.replace(tmp, folder / WEIGHTS_FILE)
     description = {"config": config.to_dict(), "sha256": sha, **meta}
     fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(description, f, indent=2)
         f.write("\n")
+    os.chmod(tmp, 0o644)
     os.replace(tmp, folder / META_FILE)
     return sha
 

@@ -1,0 +1,209 @@
+"""Extractive answers read by the trained reader (opt-in: `qa ask --reader shipped`).
+
+For a question, the reader reads the top retrieved passages through the token vectors the
+index stores for each chunk and the question's own token vectors, and scores every span
+of up to 30 word pieces against "no answer" in each passage. The best span over all the
+passages is the answer when the reader's calibrated confidence (a probability that the
+answer is right, the same scale on every corpus) reaches `AskSettings.abstain_threshold`;
+otherwise the pipeline abstains and says why. Spans are cut from the document text at
+word boundaries, so answers are verbatim by construction; the sentence around the answer
+is its evidence.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa.config import AskSettings
+from qa.embedding import TokenVectors
+from qa.lexical import terms
+from qa.reader.decoding import best_spans
+from qa.reader.matching import match_features, question_words
+from qa.answering import make_citation
+from qa.types import Answer, Candidate, Citation, Passage
+
+SPANS_PER_PASSAGE = 4  # candidates kept from each passage (alternatives come from these)
+# Words that shape a question without saying what it is about (named in no abstention).
+_QUESTION_FORM_WORDS = frozenset(
+    "what which who whom whose when where why how do does did should would could can "
+    "will shall may might must is are was were has have had many much".split()
+)
+_WORD = re.compile(r"\w[\w'’.-]*\w|\w")
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """One span the reader proposed: where it stands and how much it beats "no answer"."""
+
+    margin: float
+    source: str
+    start: int
+    end: int
+    passage: int  # rank of its passage among those read
+    span: float = 0.0  # the reader's raw span score (start + end logits)
+    no_answer: float = 0.0  # its passage's no-answer score
+
+
+def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """Widen [start, end) to whole words: a word piece span may stop inside a word."""
+    while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
+        start -= 1
+    while end < len(text) and text[end - 1].isalnum() and text[end].isalnum():
+        end += 1
+    return start, end
+
+
+def read_passages(
+    reader, question: str, query_tokens: TokenVectors, passages: list[Passage], index, rank_penalty: float = 0.0
+) -> list[_Read]:
+    """Every passage's best spans, scored by the reader, best first.
+
+    `margin` is the reader's span score minus its no-answer score, less `rank_penalty` per
+    rank of the passage: the reader reads each passage alone, and retrieval's order is
+    evidence too (fitted on held-out articles, see qa/reader/heldout.py).
+    """
+    chunks = [p for p in passages if 0 <= p.row < len(index.chunks) and len(index.chunk_tokens(p.row))]
+    if not chunks or query_tokens is None or not len(query_tokens.vectors):
+        return []
+    if query_tokens.vectors.shape[1] != reader.config.dim_in:
+        return []  # another embedding model (a test's fake): the reader cannot read it
+    tokens = [index.chunk_token_vectors(p.row) for p in chunks]
+    longest = max(len(v) for v, _, _ in tokens)
+    dim = query_tokens.vectors.shape[1]
+    batch = np.zeros((len(chunks), longest, dim), np.float32)
+    mask = np.zeros((len(chunks), longest), bool)
+    matches = np.zeros((len(chunks), longest, 2), np.float32)
+    words = question_words(question)
+    for k, (p, (vectors, starts, ends)) in enumerate(zip(chunks, tokens)):
+        n = len(vectors)
+        batch[k, :n] = vectors
+        mask[k, :n] = True
+        spans = np.stack([starts, ends], axis=1) - p.start
+        matches[k, :n] = match_features(p.text, spans, words)
+    q = query_tokens.vectors[None].astype(np.float32)
+    q_mask = np.ones((1, q.shape[1]), bool)
+    start, end, no_answer = reader(
+        batch, mask, matches, np.repeat(q, len(chunks), axis=0), np.repeat(q_mask, len(chunks), axis=0)
+    )
+    out = []
+    for k, (p, (_, starts, ends)) in enumerate(zip(chunks, tokens)):
+        n = int(mask[k].sum())
+        text = index.document(p.source).text
+        for span in best_spans(start[k, :n], end[k, :n], no_answer[k], SPANS_PER_PASSAGE):
+            a, b = _whole_words(text, int(starts[span.start]), int(ends[span.end]))
+            out.append(_Read(span.margin - rank_penalty * k, p.source, a, b, k, span.span, span.no_answer))
+    out.sort(key=lambda r: (-r.margin, r.passage, r.start))
+    return out
+
+
+def _evidence(index, source: str, start: int, end: int) -> Citation:
+    """The sentence(s) holding the answer."""
+    rows = index.sentence_rows_within(source, start, end)
+    if not len(rows):
+        return make_citation(index, source, start, end)
+    first, last = index.sentence_list[rows.start], index.sentence_list[rows.stop - 1]
+    return make_citation(index, source, min(first.start, start), max(last.end, end))
+
+
+def _candidates(reads: list[_Read], index, wanted: int, calibration) -> list[Candidate]:
+    """Distinct answer texts, best first (the same text from two passages counts once)."""
+    out: list[Candidate] = []
+    seen: set[str] = set()
+    for r in reads:
+        citation = make_citation(index, r.source, r.start, r.end)
+        key = " ".join(citation.text.lower().split())
+        if not key or key in seen:
+            continue
+        seen.add(key)
+        out.append(Candidate(citation.text, citation, _evidence(index, r.source, r.start, r.end), calibration.confidence(r.margin)))
+        if len(out) >= wanted:
+            break
+    return out
+
+
+def answer_with_reader(
+    question: str,
+    passages: list[Passage],
+    index,
+    settings: AskSettings,
+    reader,
+    *,
+    alternatives: int = 3,
+    query_tokens: TokenVectors | None = None,
+) -> Answer:
+    """`reader`: a `qa.reader.Reader`-like callable with `.calibration`; `query_tokens`:
+    the question's token vectors from `Embedder.embed_query`."""
+    passages = list(passages)
+    if not passages:
+        return Answer(question, None, reason="the index holds no passages to answer from")
+    read = passages[: max(1, settings.top_k)]  # all retrieved: hit@10 is what it can reach
+    reads = read_passages(reader.network, question, query_tokens, read, index, reader.calibration.rank_penalty)
+    candidates = _candidates(reads, index, 1 + max(0, alternatives), reader.calibration)
+    if not candidates:
+        return Answer(
+            question, None, reason="no passage in the sources can be read for this question",
+            passages=tuple(passages),
+        )
+    best = candidates[0]
+    confidence = best.score
+    threshold = settings.abstain_threshold
+    if confidence < (reader.calibration.threshold if threshold is None else threshold):
+        return Answer(
+            question, None, confidence=confidence,
+            reason=_abstain_reason(question, index),
+            passages=tuple(passages),
+        )
+    best = Candidate(best.text, best.citation, best.evidence, best.score, _also_in(best, read, index))
+    return Answer(
+        question,
+        best,
+        alternatives=tuple(candidates[1 : 1 + alternatives]),
+        confidence=confidence,
+        passages=tuple(passages),
+    )
+
+
+def _known_terms(index) -> frozenset[str]:
+    """Every stemmed word of the index's sentences (computed once per loaded index)."""
+    known = getattr(index, "_qa_known_terms", None)
+    if known is None:
+        known = frozenset(w for s in index.sentence_list for w in terms(s.text))
+        index._qa_known_terms = known
+    return known
+
+
+def _abstain_reason(question: str, index) -> str:
+    """'nothing in the sources mentions X' when the question's own words are absent, else
+    that the closest passages do not answer it."""
+    known = _known_terms(index)
+    names: list[str] = []
+    for m in _WORD.finditer(question):
+        word = m.group()
+        if word.lower() in _QUESTION_FORM_WORDS:
+            continue
+        stems = terms(word)
+        if stems and not any(s in known for s in stems) and word not in names:
+            names.append(word)
+    if not names:
+        return "the closest passages do not answer the question"
+    names = names[:4]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+    return f"nothing in the sources mentions {listed}"
+
+
+def _also_in(best: Candidate, read: list[Passage], index) -> tuple[Citation, ...]:
+    """The same answer text in the other files' passages that were read, one per file."""
+    needle = re.compile(r"(?<!\w)" + re.escape(best.text) + r"(?!\w)", re.IGNORECASE)
+    out: dict[str, Citation] = {}
+    for p in read:
+        if p.source == best.citation.source or p.source in out:
+            continue
+        # Searched in the original text (not a lower-cased copy, whose length may differ).
+        found = needle.search(p.text)
+        if found:
+            out[p.source] = make_citation(index, p.source, p.start + found.start(), p.start + found.end())
+    return tuple(out.values())
