@@ -104,7 +104,33 @@ def writer_lock(
     When the block leaves no generation behind (a first build that failed), the lock file
     is removed, and the folder too if this created it: a failed `qa index` leaves nothing.
     """
-    created = not index_dir.exists()
+    deadline = time.monotonic() + wait
+    told: list[bool] = []  # on_wait is called once, however long or often we wait
+
+    def waiting() -> None:
+        if not told and on_wait:
+            on_wait(f"waiting for another qa process writing the index {index_dir} (up to {wait:g} s)")
+        told.append(True)
+
+    while True:
+        created = not index_dir.exists()
+        handle = _acquire(index_dir, deadline, wait, waiting)
+        if _still_linked(handle, index_dir / LOCK):
+            break
+        # The writer we waited for failed a first build and removed the lock file and the
+        # folder after we opened it: our lock is on a file nobody else sees. Start again.
+        handle.close()
+    with handle:
+        try:
+            yield
+        finally:
+            if current_generation(index_dir) is None:
+                _remove_traces(index_dir, created)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _acquire(index_dir: Path, deadline: float, wait: float, waiting: Callable[[], object]):
+    """An open lock file of `index_dir` holding an exclusive flock, or IndexLockedError."""
     index_dir.mkdir(parents=True, exist_ok=True)
     path = index_dir / LOCK
     try:
@@ -113,32 +139,31 @@ def writer_lock(
         raise IndexCorruptError(
             f"the lock file {path} cannot be opened ({exc.strerror or exc}): remove it if it is not a file"
         ) from exc
-    with handle:
-        deadline = time.monotonic() + wait
-        told = False
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-            if time.monotonic() >= deadline:
-                waited = f"waited {wait:g} s" if wait else "did not wait"
-                raise IndexLockedError(
-                    f"another qa process is writing the index {index_dir} ({waited}): "
-                    "wait for it to finish, then try again"
-                ) from None
-            if not told and on_wait:
-                on_wait(f"waiting for another qa process writing the index {index_dir} (up to {wait:g} s)")
-            told = True
-            time.sleep(LOCK_POLL_SECONDS)
+    while True:
         try:
-            yield
-        finally:
-            if current_generation(index_dir) is None:
-                _remove_traces(index_dir, created)
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return handle
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                handle.close()
+                raise
+        if time.monotonic() >= deadline:
+            handle.close()
+            waited = f"waited {wait:g} s" if wait else "did not wait"
+            raise IndexLockedError(
+                f"another qa process is writing the index {index_dir} ({waited}): "
+                "wait for it to finish, then try again"
+            ) from None
+        waiting()
+        time.sleep(LOCK_POLL_SECONDS)
+
+
+def _still_linked(handle, path: Path) -> bool:
+    """Whether the locked file is still the one at `path` (not unlinked meanwhile)."""
+    try:
+        return os.fstat(handle.fileno()).st_ino == os.stat(path).st_ino
+    except FileNotFoundError:
+        return False
 
 
 def _remove_traces(index_dir: Path, created: bool) -> None:
