@@ -1,6 +1,8 @@
 """Warm `Pipeline.ask` latency (question encoding included) on both bench sets.
 
-Run: `python tests/benchmarks/ask_latency.py [--index-root DIR]`. Builds (or reuses) an
+Run: `python tests/benchmarks/ask_latency.py [--index-root DIR] [--reader shipped|DIR]`.
+`--reader` times answering through the trained reader instead of the hand-tuned
+extractor. Builds (or reuses) an
 index per set under the root, asks every question once to warm up, then times a second
 pass and prints p50/p95. Prints numbers; not a test (timings on 2 shared cores are noisy).
 """
@@ -34,10 +36,12 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--index-root", type=Path, default=Path("/tmp/qa-ask-latency"))
+    parser.add_argument("--reader", default=None, help="`shipped` or a folder from `qa train-reader`")
     args = parser.parse_args()
+    print(f"answering through {'the reader ' + args.reader if args.reader else 'the hand-tuned extractor'}")
     for name, (questions_file, sources) in SETS.items():
         questions = [json.loads(line)["question"] for line in questions_file.read_text().splitlines() if line]
-        pipeline = Pipeline.open(args.index_root / name, sources=sources)
+        pipeline = Pipeline.open(args.index_root / name, sources=sources, reader=args.reader)
         for q in questions[:20]:
             pipeline.ask(q)
         times = []
