@@ -7,7 +7,6 @@ the default, is tested in test_answering.py."""
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st

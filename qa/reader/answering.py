@@ -12,7 +12,6 @@ is its evidence.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 
@@ -23,16 +22,12 @@ from qa.embedding import TokenVectors
 from qa.lexical import terms
 from qa.reader.decoding import best_spans
 from qa.reader.matching import match_features, question_words
-from qa.answering import make_citation
+from qa.answering import _QUESTION_FORM_WORDS, _WORD, make_citation
 from qa.types import Answer, Candidate, Citation, Passage
 
+_FORM_WORDS = frozenset(_QUESTION_FORM_WORDS.split())
+
 SPANS_PER_PASSAGE = 4  # candidates kept from each passage (alternatives come from these)
-# Words that shape a question without saying what it is about (named in no abstention).
-_QUESTION_FORM_WORDS = frozenset(
-    "what which who whom whose when where why how do does did should would could can "
-    "will shall may might must is are was were has have had many much".split()
-)
-_WORD = re.compile(r"\w[\w'’.-]*\w|\w")
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +178,7 @@ def _abstain_reason(question: str, index) -> str:
     names: list[str] = []
     for m in _WORD.finditer(question):
         word = m.group()
-        if word.lower() in _QUESTION_FORM_WORDS:
+        if word.lower() in _FORM_WORDS:
             continue
         stems = terms(word)
         if stems and not any(s in known for s in stems) and word not in names:

@@ -9,7 +9,6 @@ reads at question time. The arrays are cached in a folder: encoding 130k questio
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ import numpy as np
 
 from qa.chunking import Chunker
 from qa.config import IndexSettings
+from qa.manifest import sha256_file as file_sha256  # noqa: F401 (re-exported: training stamps its input)
 from qa.reader.squad import SquadParagraph
 from qa.types import Span
 
@@ -132,11 +132,3 @@ def load_features(folder: Path) -> Features:
         questions=TokenTable.load(folder, "question"),
         question_vectors=np.load(folder / "question_pooled.npy"),
     )
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -18,7 +18,6 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -199,7 +198,7 @@ def evaluate(model, batcher: Batcher, examples: Examples, limit: int = 6000) -> 
     import torch
 
     rows = np.arange(min(limit, len(examples)))
-    margins, hits, f1s, answerable = [], [], [], []
+    margins, f1s, answerable = [], [], []
     model.eval()
     with torch.inference_mode():
         for batch in batcher.batches(examples.take(rows), 128, None):

@@ -8,7 +8,6 @@ silently replaced by a fallback.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.errors import QAError
+from qa.manifest import sha256_file
 from qa.reader.model_config import ReaderConfig
 
 WEIGHTS_FILE = "reader.safetensors"
@@ -56,14 +56,6 @@ class ReaderWeights:
     meta: dict
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def save_reader(folder: Path, tensors: dict[str, np.ndarray], config: ReaderConfig, meta: dict) -> str:
     """Write weights and description atomically (temp files renamed); returns the sha256."""
     from safetensors.numpy import save_file
@@ -72,7 +64,7 @@ def save_reader(folder: Path, tensors: dict[str, np.ndarray], config: ReaderConf
     fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
     os.close(fd)
     save_file({k: np.ascontiguousarray(v, np.float32) for k, v in tensors.items()}, tmp)
-    sha = _sha256(Path(tmp))
+    sha = sha256_file(Path(tmp))
     os.chmod(tmp, 0o644)  # mkstemp makes it private; weights are meant to be shipped
     os.replace(tmp, folder / WEIGHTS_FILE)
     description = {"config": config.to_dict(), "sha256": sha, **meta}
@@ -101,7 +93,7 @@ def load_reader(folder: Path | None = None) -> ReaderWeights:
         calibration = Calibration(**meta.get("calibration", {}))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ReaderWeightsError(f"{meta_path} is damaged ({exc}): reinstall qa or retrain the reader") from exc
-    actual = _sha256(weights)
+    actual = sha256_file(weights)
     if actual != expected:
         raise ReaderWeightsError(
             f"{weights} does not match its sha256 (expected {expected[:12]}..., got {actual[:12]}...): "
