@@ -19,7 +19,7 @@ from qa.config import IndexSettings
 from qa.embedding import SentenceTransformerEmbedder
 from qa.indexing import build_index
 from qa.loading import MAX_ATTRIBUTE_PAIRS, FileSkipped, load_document
-from qa.sentences import MAX_SENTENCE_CHARS, sentence_spans
+from qa.sentences import MAX_RUN_CHARS, MAX_SENTENCE_CHARS, sentence_spans
 from tests.test_loading import minimal_pdf
 
 _counter = SentenceTransformerEmbedder()  # counting word pieces needs no model weights
@@ -133,7 +133,9 @@ def test_the_chunker_counts_each_character_a_bounded_number_of_times(make):
 def test_sentences_have_a_maximum_length_and_keep_exact_offsets():
     text = "Intro.\n\n" + " ".join(f"word{i}" for i in range(40_000)) + "\n\n" + no_white_space(5_000)
     spans = sentence_spans(text)
-    assert max(b - a for a, b in spans) == MAX_SENTENCE_CHARS
+    lengths = [b - a for a, b in spans]
+    assert max(lengths) <= MAX_SENTENCE_CHARS and len(spans) > 40_000 * 6 // MAX_SENTENCE_CHARS
+    assert lengths[-2] == MAX_RUN_CHARS  # the run without white space is cut shorter
     for a, b in spans:
         piece = text[a:b]
         assert piece and piece == piece.strip()
