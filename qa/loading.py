@@ -39,6 +39,11 @@ BINARY_SNIFF_BYTES = 8192
 _DEFAULT_MAX_BYTES = config.DEFAULT_MAX_FILE_MB * 1024 * 1024
 _SUPPORTED = ", ".join(sorted(KINDS))
 _KIND_NAMES = {"text": "plain text", "markdown": "Markdown text", "html": "HTML", "pdf": "a PDF"}
+# No prose runs this long without a space or a line break; minified code and encoded
+# data do, and would cost minutes of chunking and embedding for nothing worth quoting.
+MAX_UNBROKEN_CHARS = 100_000
+# The lookbehind starts a match only where a run starts: linear, however long the runs.
+_UNBROKEN_RUN = re.compile(r"(?<!\S)\S{%d}" % (MAX_UNBROKEN_CHARS + 1))
 # Any surrogate code point in a str is a lone one (pairs decode to one character).
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -188,6 +193,11 @@ def load_document(
     if not text.strip():
         plain = kind in ("text", "markdown")
         raise skip("holds only whitespace" if plain else f"no text found in the {kind}")
+    if _UNBROKEN_RUN.search(text):
+        raise skip(
+            f"a run of over {MAX_UNBROKEN_CHARS:,} characters without white space or a line"
+            " break: not prose to quote from (minified code or encoded data?)"
+        )
     return Document(
         source=source,
         text=text,

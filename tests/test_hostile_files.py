@@ -18,8 +18,8 @@ from qa.cleaning import content_spans
 from qa.config import IndexSettings
 from qa.embedding import SentenceTransformerEmbedder
 from qa.indexing import build_index
-from qa.loading import MAX_ATTRIBUTE_PAIRS, FileSkipped, load_document
-from qa.sentences import MAX_SENTENCE_CHARS, sentence_spans
+from qa.loading import MAX_ATTRIBUTE_PAIRS, MAX_UNBROKEN_CHARS, FileSkipped, load_document
+from qa.sentences import MAX_RUN_CHARS, MAX_SENTENCE_CHARS, sentence_spans
 from tests.test_loading import minimal_pdf
 
 _counter = SentenceTransformerEmbedder()  # counting word pieces needs no model weights
@@ -133,12 +133,22 @@ def test_the_chunker_counts_each_character_a_bounded_number_of_times(make):
 def test_sentences_have_a_maximum_length_and_keep_exact_offsets():
     text = "Intro.\n\n" + " ".join(f"word{i}" for i in range(40_000)) + "\n\n" + no_white_space(5_000)
     spans = sentence_spans(text)
-    assert max(b - a for a, b in spans) == MAX_SENTENCE_CHARS
+    lengths = [b - a for a, b in spans]
+    assert max(lengths) <= MAX_SENTENCE_CHARS and len(spans) > 40_000 * 6 // MAX_SENTENCE_CHARS
+    assert lengths[-2] == MAX_RUN_CHARS  # the run without white space is cut shorter
     for a, b in spans:
         piece = text[a:b]
         assert piece and piece == piece.strip()
     covered = sum(len(text[a:b].replace(" ", "")) for a, b in spans)
     assert covered == len(text.replace(" ", "").replace("\n", ""))  # nothing lost or doubled
+
+
+def test_a_run_without_white_space_over_the_limit_is_skipped_with_its_reason(tmp_path):
+    (tmp_path / "blob.txt").write_text("Intro line.\n" + no_white_space(MAX_UNBROKEN_CHARS + 1))
+    (tmp_path / "long.txt").write_text("Intro line.\n" + no_white_space(MAX_UNBROKEN_CHARS))
+    with pytest.raises(FileSkipped, match="a run of over 100,000 characters without white space"):
+        load_document(tmp_path, Path("blob.txt"))
+    assert load_document(tmp_path, Path("long.txt")).text.startswith("Intro line.")
 
 
 def cpu_seconds(action) -> float:
