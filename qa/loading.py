@@ -172,6 +172,7 @@ def load_document(
         raise skip("empty file")
 
     page_starts: tuple[int, ...] = ()
+    line_map: tuple[tuple[int, int], ...] = ()
     if kind == "pdf":
         text, page_starts = _pdf_text(data, skip)
     else:
@@ -182,6 +183,10 @@ def load_document(
     if not text.strip():
         plain = kind in ("text", "markdown")
         raise skip("holds only whitespace" if plain else f"no text found in the {kind}")
+    if kind == "html":
+        from qa.source_lines import html_line_map
+
+        line_map = html_line_map(data, text)
     return Document(
         source=source,
         text=text,
@@ -190,6 +195,7 @@ def load_document(
         mtime=st.st_mtime,
         kind=kind,
         page_starts=page_starts,
+        line_map=line_map,
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
+import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -29,6 +30,7 @@ from qa.pipeline import check_question
 from qa.types import Progress
 from tui.editor import editor_command
 from tui.exchange import Cited, Exchange, build_exchange
+from tui.opening import open_target
 from tui.messages import AnswerReady, AskFailed, PipelineFailed, PipelineProgress, PipelineReady
 from tui.screens.help import HelpScreen
 from tui.screens.sources import SourcesScreen
@@ -101,6 +103,8 @@ class QAApp(App[None]):
         self._citation_at = -1
         self._citing: Exchange | None = None
         self._quitting = threading.Event()  # read by the build worker's thread
+        # Where a PDF's extracted text is written for the editor (ctrl+o).
+        self._scratch = Path(tempfile.gettempdir()) / f"qa-extracted-text-{os.getuid()}"
 
     # -- layout ------------------------------------------------------------------------
 
@@ -305,15 +309,17 @@ class QAApp(App[None]):
             self.notify("No citation to open yet: ask a question first.", severity="warning")
             return
         citation = cited.citation
-        path = self.pipeline.source_path(citation.source)
-        command = editor_command(path, citation.line_start, os.environ)
+        text = self._citing.texts.get(citation.source, "") if self._citing else ""
+        target = open_target(citation, self.pipeline.source_path(citation.source), text, self._scratch)
+        path = target.path
+        command = editor_command(path, target.line, os.environ)
         try:
             with self.suspend():
                 result = subprocess.run(command, check=False)
         except SuspendNotSupported:
             self.notify(
                 f"This terminal cannot hand over to an editor: open {path} at line "
-                f"{citation.line_start} yourself.",
+                f"{target.line} yourself.",
                 severity="error",
                 markup=False,
             )
@@ -327,6 +333,8 @@ class QAApp(App[None]):
                 severity="warning",
                 markup=False,
             )
+        elif target.note:
+            self.notify(target.note, markup=False)
 
     def action_toggle_alternatives(self) -> None:
         card = self.conversation.latest_answered()
