@@ -26,7 +26,6 @@ from textual.widgets import Footer, Header, Input
 
 from qa.config import DEFAULT_SOURCES, default_transcripts
 from qa.errors import QAError
-from qa.pipeline import check_question
 from qa.types import Progress
 from tui.editor import editor_command
 from tui.exchange import Cited, Exchange, build_exchange
@@ -215,6 +214,8 @@ class QAApp(App[None]):
         if not question.strip():
             self.notify("Type a question first.", severity="warning")
             return
+        from qa.pipeline import check_question  # here: the app starts without the pipeline
+
         try:
             check_question(question)  # too long: say so without echoing it into the chat
         except QAError as exc:
