@@ -102,8 +102,7 @@ class QAApp(App[None]):
         self._citation_at = -1
         self._citing: Exchange | None = None
         self._quitting = threading.Event()  # read by the build worker's thread
-        # Where a PDF's extracted text is written for the editor (ctrl+o).
-        self._scratch = Path(tempfile.gettempdir()) / f"qa-extracted-text-{os.getuid()}"
+        self._scratch: Path | None = None  # a private temp folder for PDFs' text (ctrl+o)
 
     # -- layout ------------------------------------------------------------------------
 
@@ -311,7 +310,13 @@ class QAApp(App[None]):
             return
         citation = cited.citation
         text = self._citing.texts.get(citation.source, "") if self._citing else ""
-        target = open_target(citation, self.pipeline.source_path(citation.source), text, self._scratch)
+        try:
+            if self._scratch is None:
+                self._scratch = Path(tempfile.mkdtemp(prefix="qa-extracted-text-"))
+            target = open_target(citation, self.pipeline.source_path(citation.source), text, self._scratch)
+        except OSError as exc:
+            self.notify(f"Could not prepare {citation.source} for the editor: {exc}", severity="error", markup=False)
+            return
         path = target.path
         command = editor_command(path, target.line, os.environ)
         try:
