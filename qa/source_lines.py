@@ -11,7 +11,10 @@ adds or changes (list dashes, table pipes, quotes, collapsed white space) does n
 from __future__ import annotations
 
 import bisect
+import logging
 from html.parser import HTMLParser
+
+log = logging.getLogger(__name__)
 
 LineMap = tuple[tuple[int, int], ...]  # (text offset, 1-based file line), offsets ascending
 _HIDDEN = frozenset({"script", "style", "noscript", "template", "head", "title"})
@@ -50,8 +53,11 @@ class _VisibleText(HTMLParser):
 def html_line_map(raw: bytes, text: str) -> LineMap:
     """Where each part of `text` (extracted from the HTML `raw`) stands in the raw file."""
     page = _VisibleText()
-    page.feed(raw.decode("utf-8", errors="replace"))  # lines are the same in any ASCII-based encoding
-    page.close()
+    try:
+        page.feed(raw.decode("utf-8", errors="replace"))  # lines are the same in any ASCII-based encoding
+        page.close()
+    except Exception:  # html.parser gives up on some broken markup: map what it read
+        log.info("HTML parsing stopped early while mapping lines", exc_info=True)
     visible = "".join(page.chars)
     anchors: list[tuple[int, int]] = []
     cursor = 0
