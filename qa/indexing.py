@@ -119,6 +119,7 @@ def _write_generation(
                 "size": d.size,
                 "mtime": d.mtime,
                 "page_starts": list(d.page_starts),
+                "line_map": [list(anchor) for anchor in d.line_map],
                 "text": d.text,
             }
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -231,6 +232,12 @@ def _file_tokens(
     return np.concatenate(vectors), np.concatenate(spans)
 
 
+def _lacks_line_map(document: Document) -> bool:
+    """An HTML document indexed before citations named the raw file's lines: reloading
+    it (same content, so nothing is re-embedded) adds its line map."""
+    return document.kind == "html" and not document.line_map
+
+
 def _nothing_to_index(sources: Path, skipped: list[Skipped]) -> str:
     """Why nothing could be indexed: each skipped file's reason, which says what to do
     with it; the advice to add documents only when no file of a supported type was found."""
@@ -288,7 +295,9 @@ def build_index(
         for n, info in enumerate(infos, 1):
             report_progress(Progress("load", n, len(infos), info.source))
             old = old_files.get(info.source)
-            if old and old["size"] == info.size and old["mtime"] == info.mtime:
+            if old and old["size"] == info.size and old["mtime"] == info.mtime and not _lacks_line_map(
+                previous.documents[info.source]
+            ):
                 kept[info.source] = previous.file_data(info.source, old_rows.get(info.source, range(0)))
                 unchanged.append(info.source)
                 continue

@@ -24,6 +24,7 @@ from qa.config import IndexSettings
 from qa.embedding import Embedder
 from qa.errors import IndexBusyError, IndexCorruptError, IndexIncompatibleError, IndexMissingError
 from qa.lexical import LexicalIndex
+from qa.source_lines import line_in_file
 from qa.store import FAISS_FILE, FaissStore, VectorStore
 from qa.types import Chunk, Document, IndexStats, Sentence
 
@@ -143,7 +144,12 @@ class LoadedIndex:
         return cached
 
     def line_of(self, source: str, offset: int) -> int:
-        """1-based line number of `offset` in `source` (line breaks: \\n, \\r\\n or \\r)."""
+        """1-based line number of `offset` in `source`'s file (line breaks: \\n, \\r\\n or
+        \\r): for HTML the raw file's line where that text stands, for a PDF the line of
+        its extracted text (pages joined by form feeds)."""
+        document = self.document(source)
+        if document.line_map:
+            return line_in_file(document.line_map, offset)
         starts = self._line_starts.get(source)
         if starts is None:
             text = self.document(source).text
@@ -219,6 +225,7 @@ def _read_documents(generation: Path) -> list[Document]:
                         mtime=d["mtime"],
                         kind=d["kind"],
                         page_starts=tuple(d["page_starts"]),
+                        line_map=tuple(tuple(anchor) for anchor in d.get("line_map", ())),
                     )
                 )
     except (OSError, ValueError, KeyError, TypeError) as exc:

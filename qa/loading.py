@@ -180,6 +180,7 @@ def load_document(
         raise skip("empty file")
 
     page_starts: tuple[int, ...] = ()
+    line_map: tuple[tuple[int, int], ...] = ()
     if kind == "pdf":
         text, page_starts = _pdf_text(data, skip)
     else:
@@ -198,6 +199,10 @@ def load_document(
             f"a run of over {MAX_UNBROKEN_CHARS:,} characters without white space or a line"
             " break: not prose to quote from (minified code or encoded data?)"
         )
+    if kind == "html":
+        from qa.source_lines import html_line_map
+
+        line_map = html_line_map(data, text)
     return Document(
         source=source,
         text=text,
@@ -206,6 +211,7 @@ def load_document(
         mtime=st.st_mtime,
         kind=kind,
         page_starts=page_starts,
+        line_map=line_map,
     )
 
 

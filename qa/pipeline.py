@@ -168,6 +168,10 @@ class Pipeline:
         """The text that citations into `source` point into."""
         return self._index.document(source).text
 
+    def line_of(self, source: str, offset: int) -> int:
+        """The file line a citation into `source` names for `offset` (see LoadedIndex)."""
+        return self._index.line_of(source, offset)
+
     def document_sha256(self, source: str) -> str:
         return self._index.document(source).sha256
 

@@ -42,6 +42,9 @@ class Document:
     mtime: float
     kind: str = "text"  # "text", "markdown", "html" or "pdf"
     page_starts: tuple[int, ...] = ()
+    # HTML: (text offset, line of the raw file) anchors, so a citation's line is the
+    # file's (qa/source_lines.py); empty when the text's own lines are the file's.
+    line_map: tuple[tuple[int, int], ...] = ()
 
     def page_at(self, offset: int) -> int | None:
         """1-based page number holding `offset`, or None when the format has no pages."""

@@ -121,3 +121,21 @@ def test_transcripts_go_to_a_git_ignored_folder_not_the_current_one(tmp_path, mo
     assert app.export_dir == default_transcripts() == ROOT / "transcripts"
     ignored = subprocess.run(["git", "check-ignore", "-q", "transcripts/qa-transcript-1.md"], cwd=ROOT)
     assert ignored.returncode == 0
+
+
+async def test_loading_the_model_pulses_rather_than_sitting_at_0_percent(tmp_path):
+    from textual.widgets import ProgressBar
+
+    from tui.widgets.status_line import StatusLine
+
+    app, _, _ = fake_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        status = app.query_one(StatusLine)
+        status.show_progress("seeds", Progress("model", 0, 1))
+        await pilot.pause()
+        assert app.query_one(ProgressBar).total is None  # indeterminate
+        assert "loading the model…" in str(app.query_one("#status-text").render())
+        status.show_progress("seeds", Progress("embed", 16, 22))
+        await pilot.pause()
+        assert app.query_one(ProgressBar).percentage == pytest.approx(16 / 22)

@@ -80,6 +80,9 @@ class FakePipeline:
     def document_text(self, source: str) -> str:
         return self.documents[source]
 
+    def line_of(self, source: str, offset: int) -> int:
+        return self.documents[source].count("\n", 0, offset) + 1
+
     def document_sha256(self, source: str) -> str:
         return hashlib.sha256(self.documents[source].encode()).hexdigest()
 

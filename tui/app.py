@@ -11,6 +11,7 @@ import io
 import logging
 import os
 import subprocess
+import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -27,10 +28,10 @@ from textual.widgets import Footer, Header, Input
 
 from qa.config import DEFAULT_SOURCES, default_transcripts
 from qa.errors import QAError
-from qa.pipeline import check_question
 from qa.types import Progress
 from tui.editor import editor_command
 from tui.exchange import Cited, Exchange, build_exchange
+from tui.opening import open_target
 from tui.messages import AnswerReady, AskFailed, PipelineFailed, PipelineProgress, PipelineReady
 from tui.screens.help import HelpScreen
 from tui.screens.sources import SourcesScreen
@@ -107,6 +108,7 @@ class QAApp(App[None]):
         self._citation_at = -1
         self._citing: Exchange | None = None
         self._quitting = threading.Event()  # read by the build worker's thread
+        self._scratch: Path | None = None  # a private temp folder for PDFs' text (ctrl+o)
 
     # -- layout ------------------------------------------------------------------------
 
@@ -217,6 +219,8 @@ class QAApp(App[None]):
         if not question.strip():
             self.notify("Type a question first.", severity="warning")
             return
+        from qa.pipeline import check_question  # here: the app starts without the pipeline
+
         try:
             check_question(question)  # too long: say so without echoing it into the chat
         except QAError as exc:
@@ -311,15 +315,23 @@ class QAApp(App[None]):
             self.notify("No citation to open yet: ask a question first.", severity="warning")
             return
         citation = cited.citation
-        path = self.pipeline.source_path(citation.source)
-        command = editor_command(path, citation.line_start, os.environ)
+        text = self._citing.texts.get(citation.source, "") if self._citing else ""
+        try:
+            if self._scratch is None:
+                self._scratch = Path(tempfile.mkdtemp(prefix="qa-extracted-text-"))
+            target = open_target(citation, self.pipeline.source_path(citation.source), text, self._scratch)
+        except OSError as exc:
+            self.notify(f"Could not prepare {citation.source} for the editor: {exc}", severity="error", markup=False)
+            return
+        path = target.path
+        command = editor_command(path, target.line, os.environ)
         try:
             with self.suspend():
                 result = subprocess.run(command, check=False)
         except SuspendNotSupported:
             self.notify(
                 f"This terminal cannot hand over to an editor: open {path} at line "
-                f"{citation.line_start} yourself.",
+                f"{target.line} yourself.",
                 severity="error",
                 markup=False,
             )
@@ -333,6 +345,8 @@ class QAApp(App[None]):
                 severity="warning",
                 markup=False,
             )
+        elif target.note:
+            self.notify(target.note, markup=False)
 
     def action_toggle_alternatives(self) -> None:
         card = self.conversation.latest_answered()

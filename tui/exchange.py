@@ -50,20 +50,15 @@ class Exchange:
         return tuple(cited)
 
 
-def line_of(text: str, offset: int) -> int:
-    """1-based line number holding `offset`."""
-    return text.count("\n", 0, offset) + 1
-
-
-def passage_citation(passage: Passage, text: str) -> Citation:
-    """A passage as a citation of its whole chunk."""
-    end_line = line_of(text, max(passage.start, passage.end - 1))
+def passage_citation(passage: Passage, pipeline) -> Citation:
+    """A passage as a citation of its whole chunk, with the lines the pipeline names
+    (for HTML, the raw file's)."""
     return Citation(
         source=passage.source,
         start=passage.start,
         end=passage.end,
-        line_start=line_of(text, passage.start),
-        line_end=end_line,
+        line_start=pipeline.line_of(passage.source, passage.start),
+        line_end=pipeline.line_of(passage.source, max(passage.start, passage.end - 1)),
         text=passage.text,
     )
 
@@ -87,5 +82,5 @@ def build_exchange(number: int, answer: Answer, pipeline, *, closest: int = 3) -
     sha256 = {source: pipeline.document_sha256(source) for source in sources}
     near = ()
     if answer.best is None:
-        near = tuple(passage_citation(p, texts[p.source]) for p in answer.passages[:closest])
+        near = tuple(passage_citation(p, pipeline) for p in answer.passages[:closest])
     return Exchange(number, answer, near, texts, sha256)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static, TextArea
 from textual.widgets.text_area import Selection
 
+from qa.loading import KINDS
 from tui.exchange import Cited
 from tui.literal import literal
 
@@ -56,14 +59,20 @@ class SourcePane(Vertical):
         """Show `cited` (number `position` of `total`) in `text`, its file's text."""
         view = self.view
         citation = cited.citation
+        kind = KINDS.get(PurePath(citation.source).suffix.lower())
         if citation.source != self.source:
             view.load_text(literal(text))
+            # An HTML citation's line is the raw page's; numbering the extracted text
+            # shown here would contradict it. A PDF's lines are its extracted text's.
+            view.show_line_numbers = kind != "html"
             self.source = citation.source
         self.cited = cited
         self.span = (location_of(text, citation.start), location_of(text, citation.end))
         title = Text(end="")
         title.append(literal(citation.location(), keep_newlines=False), "bold")
         title.append(f"  {cited.label} · {position}/{total} · Tab", "dim")
+        if kind in ("html", "pdf"):
+            title.append("  (text extracted from the file)", "dim italic")
         self.query_one("#source-title", Static).update(title)
         view.selection = Selection(*self.span)
         # Wrapping is only final after a refresh (and, on a real terminal, after layout

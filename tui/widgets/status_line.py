@@ -39,11 +39,14 @@ class StatusLine(Horizontal):
         text = Text(end="")
         text.append(literal(sources, keep_newlines=False), "bold")
         stage = STAGES.get(progress.stage, progress.stage)
-        text.append(f"  {stage} {progress.done:,}/{progress.total:,}")
+        if progress.stage == "model":  # one step of unknown length: the bar pulses
+            text.append(f"  {stage}…")
+        else:
+            text.append(f"  {stage} {progress.done:,}/{progress.total:,}")
         if progress.detail:
             text.append("  " + literal(progress.detail, keep_newlines=False), "dim")
         bar = self.query_one(ProgressBar)
-        bar.update(total=progress.total or None, progress=progress.done)
+        bar.update(total=(progress.total or None) if progress.stage != "model" else None, progress=progress.done)
         self._set(text, "-loading")
 
     def show_ready(self, sources: str, stats: IndexStats) -> None:
