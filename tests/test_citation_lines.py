@@ -75,12 +75,14 @@ def test_an_index_from_before_line_maps_gets_them_without_re_embedding(tmp_path)
     rows = [json.loads(line) for line in documents.read_text().splitlines()]
     assert all(row.pop("line_map") for row in rows)  # as an older qa wrote it
     documents.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    from qa.manifest import artifact_entries, read_manifest, write_manifest
+    from qa.manifest import MANIFEST, artifact_entries, read_manifest, sha256_file, write_manifest
 
     generation = documents.parent
-    manifest = read_manifest(generation)
+    manifest = read_manifest(generation, generations.read_current(tmp_path / "idx").manifest_sha256)
     manifest["artifacts"].update(artifact_entries(generation, ["documents.jsonl"]))
     write_manifest(generation, manifest)
+    # CURRENT pins the manifest's hash: an older qa's index is consistent, just older.
+    (tmp_path / "idx" / "CURRENT").write_text(f"{generation.name} {sha256_file(generation / MANIFEST)}\n")
     embedder = FakeEmbedder()
     report = build_index(sources, tmp_path / "idx", embedder=embedder)
     assert report.embedded_chunks == 0
