@@ -361,7 +361,7 @@ def test_pdf_text_with_page_starts(tmp_path):
 def test_the_size_limit_says_how_to_raise_it_and_the_variable_raises_it(tmp_path, monkeypatch):
     from qa.config import IndexSettings
 
-    write(tmp_path / "big.txt", "x" * (3 * 1024 * 1024 // 2))  # 1.5 MB
+    write(tmp_path / "big.txt", "word " * (3 * 1024 * 1024 // 10))  # 1.5 MB of prose-like text
     monkeypatch.setenv("QA_MAX_FILE_MB", "1")
     with pytest.raises(FileSkipped) as skipped:
         load_document(tmp_path, Path("big.txt"), max_file_bytes=IndexSettings().max_file_bytes)
