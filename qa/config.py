@@ -125,7 +125,8 @@ _ASK_BOUNDS: dict[str, tuple[float | None, float | None]] = {
 def _ask_schema() -> Obj:
     out: dict[str, Any] = {CALIBRATION_KEY: Obj({}, extra=True)}
     for f in fields(AskSettings):
-        kind = {"int": int, "float": float, "bool": bool, "str": str}[str(f.type)]
+        # A setting of another type (added later) is type-checked when it is used.
+        kind = {"int": int, "float": float, "bool": bool, "str": str}.get(str(f.type), object)
         if kind in (int, float):
             lo, hi = _ASK_BOUNDS.get(f.name, (None, None))
             out[f.name] = Integer(lo, hi) if kind is int else Number(lo, hi)
