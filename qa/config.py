@@ -177,8 +177,9 @@ _ASK_BOUNDS: dict[str, tuple[float | None, float | None]] = {
 def _ask_schema() -> Obj:
     out: dict[str, Any] = {CALIBRATION_KEY: Obj({}, extra=True)}
     for f in fields(AskSettings):
-        # "float | None": None means "the default" and is never written, so a number it is.
-        kind = {"int": int, "float": float, "float | None": float, "bool": bool, "str": str}[str(f.type)]
+        # "float | None": None means "the default" and is never written, so a number it is;
+        # a setting of another type (added later) is type-checked when it is used.
+        kind = {"int": int, "float": float, "float | None": float, "bool": bool, "str": str}.get(str(f.type), object)
         if kind in (int, float):
             lo, hi = _ASK_BOUNDS.get(f.name, (None, None))
             out[f.name] = Integer(lo, hi) if kind is int else Number(lo, hi)

@@ -5,6 +5,7 @@ needed is one thing a general library makes roundabout, a one-line error that na
 field (`files["a.txt"].size: expected an integer, got "12"`). A schema is built from:
 
   int, float, str, bool   the JSON type (bool is never an int; an int is a float)
+  object                  anything
   Hex64                   a lower-case sha256 in hex
   Number(lo, hi)          an int or float within [lo, hi] (either end None: open)
   Integer(lo, hi)         likewise, an int
@@ -75,6 +76,8 @@ def _key(where: str, key: str) -> str:
 
 def validate(value: Any, schema: Any, where: str = "") -> None:
     """Raise SchemaError naming the first field of `value` that does not match `schema`."""
+    if schema is object:
+        return
     if schema is bool:
         if not isinstance(value, bool):
             raise SchemaError(where, f"expected true or false, got {_shown(value)}")

@@ -119,7 +119,7 @@ def _check(index_dir: Path, embedder, must_answer: bool) -> tuple[list[str], str
 
 def main() -> int:
     from qa.embedding import default_embedder
-    from qa.generations import PREFIX
+    from qa.generations import PREFIX, current_generation
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--kills", type=int, default=40)
@@ -146,7 +146,7 @@ def main() -> int:
 
     killed_running = finished = failures = orphans_seen = swaps = rounds = 0
     durations = [full]  # of runs that finished: the kill window follows the machine's pace
-    previous_generation = None
+    previous_generation = current_generation(index_dir).name  # the calibration run's
     while killed_running < args.kills and rounds < 3 * args.kills:
         rounds += 1
         _change_sources(sources, rng, rounds)
@@ -182,7 +182,7 @@ def main() -> int:
     problems, _ = _check(index_dir, embedder, not args.fake_model)
     print(
         f"{killed_running} SIGKILLs while {writer} ran ({rounds} rounds, {finished} finished before their kill); "
-        f"{swaps} new generations published; {failures} rounds with a problem (load, hashes, "
+        f"{swaps} new generations published by killed runs; {failures} rounds with a problem (load, hashes, "
         f"offsets or ask); {orphans_seen} kills left a half-written or old generation behind; after the next writer "
         f"(exit {final.returncode}): {len(left)} generation(s) left, {len(problems)} problems"
     )
