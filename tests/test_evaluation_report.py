@@ -70,7 +70,7 @@ def test_report_escapes_questions_and_answers(tmp_path):
 
 
 def test_partial_report_says_so():
-    ev = evaluate(FakeAsker(JSONL_SCRIPT, interrupt_at=1), load_questions(DATA / "questions.jsonl"))
+    ev = evaluate(FakeAsker(JSONL_SCRIPT, interrupt_at=2), load_questions(DATA / "questions.jsonl"))
     html = render_report(ev)
     assert 'id="partial"' in html and "after 1 of 4 questions" in html
     assert metrics_in(html) == ev.to_json()["metrics"]
