@@ -32,11 +32,26 @@ OFF_TOPIC = [
 
 
 @pytest.fixture(scope="session")
-def seeds_pipeline(tmp_path_factory, real_embedder) -> Pipeline:
+def seeds_copy_indexed(tmp_path_factory, real_embedder) -> tuple:
     root = tmp_path_factory.mktemp("answering")
     sources = root / "seeds"
     shutil.copytree(SEEDS, sources)
-    return Pipeline.open(root / "index", sources=sources, embedder=real_embedder)
+    return Pipeline.open(root / "index", sources=sources, embedder=real_embedder), root
+
+
+@pytest.fixture(scope="session")
+def seeds_pipeline(seeds_copy_indexed) -> Pipeline:
+    """The default answerer, the hand-tuned extractor."""
+    return seeds_copy_indexed[0]
+
+
+@pytest.fixture(scope="session", params=["extractor", "reader"])
+def any_answerer(request, seeds_copy_indexed, real_embedder) -> Pipeline:
+    """Each answerer over the same index: what every answer must satisfy, whoever finds it."""
+    pipeline, root = seeds_copy_indexed
+    if request.param == "extractor":
+        return pipeline
+    return Pipeline.open(root / "index", embedder=real_embedder, reader="shipped")
 
 
 def _seed_questions() -> list[dict]:
@@ -65,48 +80,48 @@ def test_seeds_dev(seeds_pipeline, item):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("question", OFF_TOPIC)
-def test_off_topic_questions_abstain(seeds_pipeline, question):
-    answer = seeds_pipeline.ask(question)
+def test_off_topic_questions_abstain(any_answerer, question):
+    answer = any_answerer.ask(question)
     assert answer.abstained
-    assert answer.confidence < seeds_pipeline.settings.abstain_threshold
+    assert answer.confidence < any_answerer.settings.abstain_threshold
     assert answer.passages  # the closest material is still shown
 
 
 @pytest.mark.slow
-def test_reason_uses_the_question_words_not_stems(seeds_pipeline):
-    answer = seeds_pipeline.ask("What is the capital of Australia?")
+def test_reason_uses_the_question_words_not_stems(any_answerer):
+    answer = any_answerer.ask("What is the capital of Australia?")
     assert answer.abstained
     assert "Australia" in answer.reason
     assert "australia" not in answer.reason.replace("Australia", "")
 
 
 @pytest.mark.slow
-def test_reason_names_what_is_asked_about_not_how_it_is_asked(seeds_pipeline):
-    answer = seeds_pipeline.ask("How many moons does Jupiter have?")
+def test_reason_names_what_is_asked_about_not_how_it_is_asked(any_answerer):
+    answer = any_answerer.ask("How many moons does Jupiter have?")
     assert answer.reason == "nothing in the sources mentions Jupiter"  # not "many or Jupiter"
 
 
 @pytest.mark.slow
-def test_alternatives_are_distinct_and_cited(seeds_pipeline):
-    answer = seeds_pipeline.ask("When will Russia withdraw from the International Space Station?")
+def test_alternatives_are_distinct_and_cited(any_answerer):
+    answer = any_answerer.ask("When will Russia withdraw from the International Space Station?")
     texts = [answer.text] + [c.text for c in answer.alternatives]
     assert 1 <= len(answer.alternatives) <= 3
     assert len({t.lower() for t in texts}) == len(texts)
     for candidate in (answer.best, *answer.alternatives):
-        text = seeds_pipeline.document_text(candidate.citation.source)
+        text = any_answerer.document_text(candidate.citation.source)
         assert text[candidate.citation.start : candidate.citation.end] == candidate.text
         assert candidate.evidence.start <= candidate.citation.start < candidate.citation.end <= candidate.evidence.end
-    assert len(seeds_pipeline.ask("When will Russia withdraw from the ISS?", alternatives=1).alternatives) <= 1
+    assert len(any_answerer.ask("When will Russia withdraw from the ISS?", alternatives=1).alternatives) <= 1
 
 
 @pytest.mark.slow
-def test_agreeing_sources_are_all_cited(seeds_pipeline):
+def test_agreeing_sources_are_all_cited(any_answerer):
     # Both seed articles give the ISS launch year; the answer cites one and lists the other.
-    answer = seeds_pipeline.ask("In what year was the ISS launched?")
+    answer = any_answerer.ask("In what year was the ISS launched?")
     sources = {answer.citation.source} | {c.source for c in answer.best.also_in}
     assert len(sources) == 2
     for c in answer.best.also_in:
-        assert seeds_pipeline.document_text(c.source)[c.start : c.end].lower() == answer.text.lower()
+        assert any_answerer.document_text(c.source)[c.start : c.end].lower() == answer.text.lower()
 
 
 def _spans(answer: Answer):
@@ -130,9 +145,9 @@ _QUESTIONS = st.one_of(
 @pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(question=_QUESTIONS)
-def test_any_question_gets_an_answer_or_a_clear_error_and_spans_are_verbatim(seeds_pipeline, question):
+def test_any_question_gets_an_answer_or_a_clear_error_and_spans_are_verbatim(any_answerer, question):
     try:
-        answer = seeds_pipeline.ask(question)
+        answer = any_answerer.ask(question)
     except QuestionError:
         assert not question.strip() or len(question.strip()) > 2000
         return
@@ -142,7 +157,7 @@ def test_any_question_gets_an_answer_or_a_clear_error_and_spans_are_verbatim(see
     assert question.strip() and len(question.strip()) <= 2000
     assert (answer.best is None) == (answer.reason is not None)
     for c in _spans(answer):
-        assert seeds_pipeline.document_text(c.source)[c.start : c.end] == c.text
+        assert any_answerer.document_text(c.source)[c.start : c.end] == c.text
     if answer.best is not None:
         assert answer.best.citation.text == answer.text
 
