@@ -96,3 +96,20 @@ def unicode_control(char: str) -> bool:
     import unicodedata
 
     return unicodedata.category(char) in ("Cc", "Cf") and char not in "\ufeff"
+
+
+def test_log_lines_under_verbose_write_no_escape(capsys):
+    import logging
+
+    from qa.cli.logs import configure_logging
+
+    configure_logging(verbose=True)  # -v: qa's and libraries' INFO lines reach stderr
+    try:
+        logging.getLogger("qa.indexing").warning("skipped %s", f"log{OSC_0}{RLO}.txt")
+        logging.getLogger("pypdf").info("while reading: %s", HOSTILE)
+        written = capsys.readouterr().err
+    finally:
+        configure_logging(verbose=False)
+    assert_inert(written.encode())
+    assert "skipped log␛]0;pwned␇" in written  # the name is there, visibly
+    assert "␛]52;c;ZWNobyBwd25lZA==␇" in written

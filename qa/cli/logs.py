@@ -40,6 +40,16 @@ class _CurrentStderr(logging.StreamHandler):
         pass  # always the current sys.stderr
 
 
+class _LiteralFormatter(logging.Formatter):
+    """Log lines with control characters made visible: a record can carry a file name or a
+    library's message about a document, and neither may drive the terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from qa.literal import literal
+
+        return literal(super().format(record))
+
+
 _handler: logging.Handler | None = None
 
 
@@ -54,7 +64,7 @@ def configure_logging(verbose: bool) -> logging.Handler:
     root = logging.getLogger()
     if _handler is None:
         _handler = _CurrentStderr()
-        _handler.setFormatter(logging.Formatter(FORMAT))
+        _handler.setFormatter(_LiteralFormatter(FORMAT))
         root.addHandler(_handler)
     # The level goes on the handler, not only on the root logger: a library may set its
     # own logger's level when it is imported (bm25s sets DEBUG), later than this.
