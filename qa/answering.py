@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -306,15 +307,31 @@ def answer_question(
     candidates = _candidates(
         scored, index, kind, question_words, settings, max(1, alternatives), idf, alignments
     )
+    confidence = _confidence(question, scored, question_words, idf, kind, candidates[0])
+    return conclude(
+        question, candidates, confidence, settings.abstain_threshold, passages, alternatives,
+        reason=lambda: _abstain_reason(question, question_words, scored[0], idf),
+        also_in=lambda best: _also_in(best, scored, index),
+    )
+
+
+def conclude(
+    question: str,
+    candidates: list[Candidate],
+    confidence: float,
+    threshold: float,
+    passages: list[Passage],
+    alternatives: int,
+    *,
+    reason: Callable[[], str],
+    also_in: Callable[[Candidate], tuple[Citation, ...]],
+) -> Answer:
+    """The best candidate with its alternatives and agreeing sources, or, below the
+    threshold, an abstention with its reason (both answerers end here)."""
+    if confidence < threshold:
+        return Answer(question, None, confidence=confidence, reason=reason(), passages=tuple(passages))
     best = candidates[0]
-    confidence = _confidence(question, scored, question_words, idf, kind, best)
-    if confidence < settings.abstain_threshold:
-        return Answer(
-            question, None, confidence=confidence,
-            reason=_abstain_reason(question, question_words, scored[0], idf),
-            passages=tuple(passages),
-        )
-    best = Candidate(best.text, best.citation, best.evidence, best.score, _also_in(best, scored, index))
+    best = Candidate(best.text, best.citation, best.evidence, best.score, also_in(best))
     return Answer(
         question,
         best,

