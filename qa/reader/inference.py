@@ -44,6 +44,11 @@ class NumpyReader:
         self.w = {k: np.asarray(v, np.float32) for k, v in weights.items()}
         for name in [k for k in self.w if k.endswith(".weight") and self.w[k].ndim == 2]:
             self.w[f"{name}_t"] = np.ascontiguousarray(self.w[name].T)
+        for name in [k for k in self.w if k.endswith(".conv.weight")]:
+            out_dim, in_dim, kernel = self.w[name].shape  # torch Conv1d: (out, in, width)
+            # As one product: row j*in + i of the flat matrix multiplies input channel i
+            # at offset j of the window.
+            self.w[f"{name}_t"] = np.ascontiguousarray(self.w[name].transpose(2, 1, 0).reshape(kernel * in_dim, out_dim))
         self.config = config
 
     def __call__(self, passage, passage_mask, matches, question, question_mask):
@@ -64,6 +69,8 @@ class NumpyReader:
         summary = (_softmax(pool, 1)[..., None] * q).sum(axis=1)
         x = np.concatenate([p, aligned, p * aligned, p * summary[:, None, :], matches, best], axis=-1)
         x = _linear(x, w, "fuse") + w["position.weight"][: x.shape[1]][None]
+        for i in range(self.config.convs):
+            x = self._conv(x, passage_mask, f"convs.{i}")
         bias = np.where(passage_mask, np.float32(0), neg)[:, None, None, :]  # (B, 1, 1, L)
         for i in range(self.config.layers):
             x = self._block(x, bias, f"blocks.{i}")
@@ -77,6 +84,16 @@ class NumpyReader:
         h = _relu(_linear(np.concatenate([maxed, mean, summary], -1), w, "no_answer.0"))
         no_answer = _linear(h, w, "no_answer.2")
         return start, end, no_answer
+
+    def _conv(self, x, mask, prefix):
+        w = self.w
+        b, n, d = x.shape
+        k = self.config.kernel
+        y = _layer_norm(x, w, f"{prefix}.norm") * mask[..., None]
+        padded = np.zeros((b, n + k - 1, d), np.float32)
+        padded[:, k // 2 : k // 2 + n] = y
+        windows = np.concatenate([padded[:, j : j + n] for j in range(k)], axis=-1)  # (b, n, k*d)
+        return x + _relu(_linear(windows, w, f"{prefix}.conv"))
 
     def _block(self, x, bias, prefix):
         w = self.w

@@ -5,7 +5,11 @@ frozen all-MiniLM-L6-v2, passage encoded alone) and the question's token vectors
 same forward pass that embeds the question). Since the encoder never saw the two together,
 the network first aligns every passage token with the question (attention, BiDAF/DrQA
 style), adds exact-match features and the token's best cosine to any question token, then
-runs a small transformer over the passage. Start and end are bilinear in the question's
+runs residual convolutions and a small transformer over the passage. (Measured on a
+4,150-paragraph probe, 900 steps: the transformer alone reached span F1 .27, with two
+convolutions in front .4x; the convolutions give each token its neighbourhood at once,
+which attention over learned positions learns slowly. A BiGRU learned as fast but is a
+sequential loop at question time.) Start and end are bilinear in the question's
 summary vector; "no answer" is a learned score per passage, trained as position 0 of both
 the start and the end softmax (as BERT's [CLS] on SQuAD 2.0).
 
@@ -30,6 +34,10 @@ class Reader(nn.Module):
         self.question_pool = nn.Linear(d, 1)
         self.fuse = nn.Linear(4 * d + N_MATCH_FEATURES + 1, d)
         self.position = nn.Embedding(config.max_tokens, d)
+        # Small, like the other inputs: at nn.Embedding's N(0, 1) the positions drowned the
+        # features (norm ~10 against ~1) and training was ~3x slower to start.
+        nn.init.normal_(self.position.weight, std=0.02)
+        self.convs = nn.ModuleList(_Conv(d, config.kernel, config.dropout) for _ in range(config.convs))
         self.blocks = nn.ModuleList(_Block(d, config.heads, config.dropout) for _ in range(config.layers))
         self.norm = nn.LayerNorm(d)
         self.start = nn.Linear(d, d)
@@ -55,6 +63,8 @@ class Reader(nn.Module):
         summary = (torch.softmax(pool, dim=1)[..., None] * q).sum(dim=1)  # (B, d)
         x = torch.cat([p, aligned, p * aligned, p * summary[:, None, :], matches, best_cosine], dim=-1)
         x = self.fuse(x) + self.position.weight[: x.shape[1]][None]
+        for conv in self.convs:
+            x = conv(x, passage_mask)
         for block in self.blocks:
             x = block(x, passage_mask)
         x = self.norm(x)
@@ -66,6 +76,20 @@ class Reader(nn.Module):
         mean = x.masked_fill(~passage_mask[..., None], 0).sum(1) / passage_mask.sum(1, keepdim=True).clamp(min=1)
         no_answer = self.no_answer(torch.cat([masked.max(dim=1).values, mean, summary], dim=-1))
         return start, end, no_answer
+
+
+class _Conv(nn.Module):
+    """Pre-norm residual convolution over the passage's tokens (padding zeroed first)."""
+
+    def __init__(self, d: int, kernel: int, dropout: float):
+        super().__init__()
+        self.norm = nn.LayerNorm(d)
+        self.conv = nn.Conv1d(d, d, kernel, padding=kernel // 2)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x, mask):
+        y = (self.norm(x) * mask[..., None].to(x.dtype)).transpose(1, 2)
+        return x + self.drop(torch.relu(self.conv(y).transpose(1, 2)))
 
 
 class _Block(nn.Module):
