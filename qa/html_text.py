@@ -7,7 +7,7 @@ trafilatura finds the main content. Before it reads the page, three things a bro
   as a space; generators such as Sphinx wrap the lines of every `<p>`. trafilatura keeps
   those breaks, and each would become a paragraph (and sentence) boundary here.
 - **Sphinx pages are read from their main `<div role="main">`**, without the "¶" permalink
-  marks Sphinx appends to headings and definitions, and the pages Sphinx generates to list
+  marks Sphinx appends to headings and definitions, with their footnotes, and the pages Sphinx generates to list
   other pages (the general index, module index, search page) are not content: they are
   skipped with that reason. Reading only the main block also spares trafilatura its
   comparison with other extractors (the choice of main content is already made), which
@@ -32,6 +32,7 @@ _SPHINX_LISTING = (
 )
 _SPHINX_MAIN = '//div[@role="main" and contains(concat(" ", @class, " "), " body ")]'
 _TOCTREE = './/div[contains(concat(" ", @class, " "), " toctree-wrapper ")]'
+_FOOTNOTES = './/aside[contains(@class, "footnote")]'
 _HEADERLINK = './/a[contains(concat(" ", @class, " "), " headerlink ")]'
 
 
@@ -70,6 +71,8 @@ def _keep_only_sphinx_main(body, main) -> None:
         )
     for link in main.xpath(_HEADERLINK):
         link.drop_tree()  # the "¶" mark; the text after it (its tail) stays
+    for note in main.xpath(_FOOTNOTES):
+        note.tag = "div"  # docutils puts footnotes in <aside>, which trafilatura drops as a sidebar
     for child in list(body):
         body.remove(child)
     main.tail = None
