@@ -66,18 +66,20 @@ def main() -> None:
     _model_path()
     print(f"folder: {args.folder}  cores: {os.cpu_count()}  load average: {os.getloadavg()[0]:.1f}")
     for r in range(1, args.rounds + 1):
-        results = [run_once(args.folder, w) for w in args.workers]
-        for x in results:
+        results = []
+        for w in args.workers:
+            x = run_once(args.folder, w)
+            results.append(x)
             print(
                 f"round {r}  workers {x['workers']}:  {x['files']} files ({x['pages']} gave chunks),"
                 f" {x['chunks']:,} chunks in {x['seconds']:.1f} s = {x['files'] / x['seconds']:.1f} files/s"
-                f" ({x['pages'] / x['seconds']:.1f} pages/s), CPU {x['cpu']:.1f} s"
+                f" ({x['pages'] / x['seconds']:.1f} pages/s), CPU {x['cpu']:.1f} s",
+                flush=True,
             )
         if len(results) == 2:
             a, b = results
             print(f"round {r}  speed ratio workers {a['workers']} / workers {b['workers']}:"
-                  f" {b['seconds'] / a['seconds']:.2f}x")
-
+                  f" {b['seconds'] / a['seconds']:.2f}x", flush=True)
 
 if __name__ == "__main__":
     main()
