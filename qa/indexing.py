@@ -32,8 +32,6 @@ from pathlib import Path
 import numpy as np
 
 from qa import generations, manifest as mf
-from qa.chunking import Chunker
-from qa.cleaning import content_spans
 from qa.config import IndexSettings
 from qa.embedding import Embedder, TokenVectors
 from qa.errors import IndexCorruptError, IndexIncompatibleError, SourcesError
@@ -50,7 +48,8 @@ from qa.loaded_index import (  # load_index and the file names are part of this 
     _FileData,
     load_index,
 )
-from qa.loading import FileSkipped, load_document, scan_sources
+from qa.ingest_pool import prepare_files, word_piece_counter
+from qa.loading import load_document, scan_sources
 from qa.store import FaissStore
 from qa.types import BuildReport, Chunk, Document, Progress, Sentence, Skipped
 
@@ -191,12 +190,6 @@ def _write_generation(
     return built_at
 
 
-def _failed(source: str, what: str, exc: Exception) -> Skipped:
-    """A file skipped because of an unexpected error: the reason names it; -v logs where."""
-    log.info("skipped %s: %s", source, what, exc_info=True)
-    return Skipped(source, f"{what} ({type(exc).__name__}: {exc})")
-
-
 def _sentence_homes(sentences: list[Sentence], chunks: list[Chunk]) -> list[tuple[int, int, int]]:
     """For each sentence, the chunk whose token vectors it is pooled from, and its span there.
 
@@ -288,55 +281,44 @@ def build_index(
         old_rows = previous.rows_by_source() if previous else {}
 
         kept: dict[str, _FileData] = {}
-        to_embed: list[Document] = []
         skipped: list[Skipped] = []
         added, changed, unchanged = [], [], []
         touched = False  # an mtime moved but the content did not: rewrite, embed nothing
-        for n, info in enumerate(infos, 1):
-            report_progress(Progress("load", n, len(infos), info.source))
+        to_load = []
+        for info in infos:
             old = old_files.get(info.source)
             if old and old["size"] == info.size and old["mtime"] == info.mtime and not _lacks_line_map(
                 previous.documents[info.source]
             ):
                 kept[info.source] = previous.file_data(info.source, old_rows.get(info.source, range(0)))
                 unchanged.append(info.source)
+            else:
+                to_load.append(info.source)
+        report_progress(Progress("load", len(infos) - len(to_load), len(infos)))
+
+        fresh: list[tuple[Document, list[Sentence], list[Chunk]]] = []
+        prepared = prepare_files(
+            sources, to_load, settings=settings, count_word_pieces=word_piece_counter(embedder),
+            max_word_pieces=embedder.max_word_pieces, load=load_document,
+        )
+        for n, file in enumerate(prepared, len(infos) - len(to_load) + 1):
+            report_progress(Progress("load", n, len(infos), file.source))
+            old = old_files.get(file.source)
+            if file.document is None:
+                skipped.append(file.skipped)
                 continue
-            try:
-                loaded = load_document(sources, Path(info.source), max_file_bytes=settings.max_file_bytes)
-            except FileSkipped as skip:
-                log.info("skipped %s: %s", skip.source, skip.reason)
-                skipped.append(skip.skipped)
-                continue
-            except Exception as exc:  # one file's surprise never fails the folder
-                skipped.append(_failed(info.source, "could not be loaded", exc))
-                continue
-            if old and old["sha256"] == loaded.sha256:  # touched, not changed
-                reused = previous.file_data(info.source, old_rows.get(info.source, range(0)))
-                reused.document = loaded
-                kept[info.source] = reused
-                unchanged.append(info.source)
+            if old and old["sha256"] == file.document.sha256:  # touched, not changed
+                reused = previous.file_data(file.source, old_rows.get(file.source, range(0)))
+                reused.document = file.document
+                kept[file.source] = reused
+                unchanged.append(file.source)
                 touched = True
                 continue
-            (changed if old else added).append(info.source)
-            to_embed.append(loaded)
-
-        chunker = Chunker(settings, embedder.count_word_pieces, embedder.max_word_pieces)
-        fresh: list[tuple[Document, list[Sentence], list[Chunk]]] = []
-        for document in to_embed:
-            try:
-                sentences, chunks = chunker.chunk(
-                    document.text, document.source, content_spans(document.text)
-                )
-                reason = None if chunks else Skipped(document.source, "no text left after removing boilerplate")
-            except Exception as exc:  # cleaning, splitting or counting word pieces failed
-                reason = _failed(document.source, "could not be split into chunks", exc)
-            if reason is not None:  # all of it was boilerplate or symbols, or it failed
-                skipped.append(reason)
-                for names in (added, changed):
-                    if document.source in names:
-                        names.remove(document.source)
+            if file.skipped is not None:  # all of it was boilerplate or symbols, or it failed
+                skipped.append(file.skipped)
                 continue
-            fresh.append((document, sentences, chunks))
+            (changed if old else added).append(file.source)
+            fresh.append((file.document, file.sentences, file.chunks))
         removed = sorted(set(old_files) - set(kept) - set(added) - set(changed))
         if not kept and not fresh:
             raise SourcesError(_nothing_to_index(sources, skipped))

@@ -6,7 +6,8 @@ Offsets everywhere in `qa` point into `Document.text`, so this module fixes what
   mark is not part of the text (`utf-8-sig`), and newlines are never normalised: a CRLF file
   keeps its `\\r\\n`, so offsets match any reader that decodes the same bytes.
 - `.html` / `.htm`: the main content found by trafilatura, one paragraph per blank-line
-  separated block (the page's menus and footers mostly never reach the text).
+  separated block (the page's menus and footers mostly never reach the text; soft line
+  wraps inside a paragraph are spaces; qa/html_text.py).
 - `.pdf`: the text pypdf extracts from each page, pages joined by `PAGE_SEPARATOR`;
   `Document.page_starts` records where each page begins so citations can name the page.
 
@@ -36,6 +37,8 @@ KINDS = {".txt": "text", ".md": "markdown", ".html": "html", ".htm": "html", ".p
 # (a paragraph and sentence boundary) to the chunker and still marks the page break.
 PAGE_SEPARATOR = "\n\f\n"
 BINARY_SNIFF_BYTES = 8192
+# What Sphinx sources are written in (a `_sources/` copy is named `<page>.rst.txt`).
+_SOURCE_SUFFIXES = frozenset({"rst", "md", "txt"})
 _DEFAULT_MAX_BYTES = config.DEFAULT_MAX_FILE_MB * 1024 * 1024
 _SUPPORTED = ", ".join(sorted(KINDS))
 _KIND_NAMES = {"text": "plain text", "markdown": "Markdown text", "html": "HTML", "pdf": "a PDF"}
@@ -166,6 +169,8 @@ def load_document(
         raise skip(f"unsupported {what} (supported: {_SUPPORTED})")
     if st.st_size > max_file_bytes:
         raise skip(_too_large(st.st_size, max_file_bytes))
+    if kind == "text" and (page := _rendered_page(root, path)) is not None:
+        raise skip(f"reST source of {page}, which is indexed instead")
 
     try:
         with open(path, "rb") as handle:
@@ -213,6 +218,26 @@ def load_document(
         page_starts=page_starts,
         line_map=line_map,
     )
+
+
+def _rendered_page(root: Path, path: Path) -> str | None:
+    """The HTML page Sphinx built from `path` when `path` is its copy of the page's source.
+
+    Sphinx copies each page's source to `_sources/<page>.rst.txt` beside `<page>.html`.
+    Indexing both would put every answer in the index twice; the page is the one kept: it
+    is what a reader sees (no reST roles or directives in its quotes) and what citations
+    should open. The rule looks only at paths, so the choice never depends on order.
+    """
+    parts = PurePath(_source(root, path)).parts
+    if "_sources" not in parts[:-1]:
+        return None
+    at = len(parts) - 1 - parts[::-1].index("_sources")  # the innermost one
+    name = parts[-1].removesuffix(".txt")
+    stem, dot, suffix = name.rpartition(".")
+    if dot and suffix in _SOURCE_SUFFIXES:
+        name = stem
+    page = PurePath(*parts[:at], *parts[at + 1 : -1], name + ".html")
+    return page.as_posix() if (root / page).is_file() else None
 
 
 def _check_root(root: Path) -> Path:
@@ -330,12 +355,12 @@ def _attribute_pairs(data: bytes) -> int:
 
 
 def _html_text(data: bytes, skip) -> str:
-    """The page's main content, paragraphs separated by blank lines.
+    """The page's main content (qa/html_text.py), paragraphs separated by blank lines.
 
     trafilatura puts one paragraph per line; a blank line between them gives the chunker the
     same paragraph boundaries as plain-text sources. List items and table rows stay together.
     """
-    import trafilatura  # lazy: ~0.3 s of imports, needed only for HTML sources
+    from qa.html_text import NotContent, main_text
 
     if (pairs := _attribute_pairs(data)) > MAX_ATTRIBUTE_PAIRS:
         raise skip(
@@ -344,15 +369,14 @@ def _html_text(data: bytes, skip) -> str:
         )
 
     try:
-        extracted = trafilatura.extract(
-            data, include_comments=False, include_tables=True, include_images=False,
-            deduplicate=False,
-        )
+        extracted = main_text(data)
+    except NotContent as exc:
+        raise skip(str(exc)) from None
     except Exception as exc:  # trafilatura/lxml raise many types on malformed input
         raise skip(f"HTML could not be parsed: {exc}") from None
     out: list[str] = []
     previous_grouped = False
-    for line in (extracted or "").splitlines():
+    for line in extracted.splitlines():
         if not line.strip():
             continue
         grouped = line.lstrip().startswith(("- ", "* ", "|"))
