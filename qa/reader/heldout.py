@@ -97,6 +97,7 @@ def calibrate_heldout(
     seed: int = 13,
     progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> dict:
+    from qa.errors import IndexIncompatibleError
     from qa.reader.answering import read_passages
     from qa.pipeline import Pipeline
     from qa.reader.weights import open_reader
@@ -104,7 +105,10 @@ def calibrate_heldout(
     questions = heldout_sources(paragraphs, work / "sources")
     random.Random(seed).shuffle(questions)
     questions = questions[:limit]
-    pipeline = Pipeline.open(work / "index", sources=work / "sources")
+    try:
+        pipeline = Pipeline.open(work / "index", sources=work / "sources")
+    except IndexIncompatibleError:  # a cache from an older qa: it is ours to rebuild
+        pipeline = Pipeline.open(work / "index", sources=work / "sources", rebuild=True)
     reader = open_reader(reader_dir)
     index, embedder, retriever = pipeline._index, pipeline._embedder, pipeline._retriever
     settings = pipeline.settings
