@@ -1,12 +1,13 @@
 """A saved index in memory: what retrieval and answering read, and how it is loaded.
 
 Loading checks the manifest against the running model and settings and every file against
-its recorded hash (qa/manifest.py), then holds the documents, chunks, sentences, vectors
-and BM25 in memory. Building and updating an index is qa/indexing.py.
+its recorded hash (qa/manifest.py), then holds the documents, chunks, sentences and BM25
+in memory and memory-maps the vectors. Building and updating an index is qa/indexing.py.
 
 Loading takes no lock: a writer may publish a new generation and delete the one being
-read at any moment. Everything is read into memory, so an index once loaded is immune;
-a load that fails because its generation went away starts again on the new one.
+read at any moment. What is not read into memory is mapped, and a mapped file stays
+readable after it is deleted (POSIX), so an index once loaded is immune; a load that
+fails because its generation went away starts again on the new one.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import bisect
 import json
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,39 +22,20 @@ import numpy as np
 from qa import generations, manifest as mf
 from qa.config import IndexSettings
 from qa.embedding import Embedder
+from qa.generation_writer import CHUNKS, DOCUMENTS, SENTENCES
 from qa.errors import IndexBusyError, IndexCorruptError, IndexIncompatibleError, IndexMissingError
 from qa.lexical import LexicalIndex
 from qa.source_lines import line_in_file
 from qa.store import FAISS_FILE, FaissStore, VectorStore
 from qa.types import Chunk, Document, IndexStats, Sentence
+from qa.vector_run import EMBEDDINGS, SENTENCE_VECTORS, TOKEN_SPANS, TOKEN_VECTORS
 
-# Files of a generation (see qa/indexing.py for what each holds).
-DOCUMENTS = "documents.jsonl"
-CHUNKS = "chunks.npy"
-SENTENCES = "sentences.npy"
-EMBEDDINGS = "embeddings.npy"
-SENTENCE_VECTORS = "sentence_vectors.npy"
-TOKEN_VECTORS = "token_vectors.npy"
-TOKEN_SPANS = "token_spans.npy"
 # Every generation has these; the manifest must list them (and every other file present).
 REQUIRED = (DOCUMENTS, CHUNKS, SENTENCES, EMBEDDINGS, SENTENCE_VECTORS, TOKEN_VECTORS, TOKEN_SPANS, FAISS_FILE)
 # A reader starts again at most this often when writers keep replacing the generation.
 LOAD_ATTEMPTS = 5
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class _FileData:
-    """Everything one source contributes to an index."""
-
-    document: Document
-    sentences: list[Sentence]
-    chunks: list[Chunk]
-    embeddings: np.ndarray  # (len(chunks), dim)
-    sentence_vectors: np.ndarray  # (len(sentences), dim)
-    token_vectors: np.ndarray  # (tokens, dim), rows grouped by chunk
-    token_spans: np.ndarray  # (tokens, 3): chunk number within this file, start, end
 
 
 class LoadedIndex:
@@ -177,19 +158,10 @@ class LoadedIndex:
             built_at=m["built_at"],
         )
 
-    def file_data(self, source: str, rows: range) -> _FileData:
-        sentence_rows = self._sentence_rows.get(source, range(0))
-        first, last = self._token_bounds[rows.start], self._token_bounds[rows.stop]
-        token_spans = self.token_spans[first:last].copy()
-        token_spans[:, 0] -= rows.start  # chunk numbers within the file
-        return _FileData(
-            self.documents[source],
-            self.sentences(source),
-            self.chunks[rows.start : rows.stop],
-            self.embeddings[rows.start : rows.stop],
-            self.sentence_vectors[sentence_rows.start : sentence_rows.stop],
-            self.token_vectors[first:last],
-            token_spans,
+    def file_rows(self, source: str, chunks: range) -> tuple[range, range]:
+        """Rows of `source`'s sentences and of its chunks' (`chunks`) token vectors."""
+        return self._sentence_rows.get(source, range(0)), range(
+            self._token_bounds[chunks.start], self._token_bounds[chunks.stop]
         )
 
     def rows_by_source(self) -> dict[str, range]:
@@ -284,12 +256,13 @@ def _load_generation(
     documents = _read_documents(generation)
     chunk_rows = _load_array(generation, CHUNKS, np.int64, 5)
     sentence_rows = _load_array(generation, SENTENCES, np.int64, 3)
-    embeddings = _load_array(generation, EMBEDDINGS, np.float32, embedder.dim)
-    sentence_vectors = _load_array(generation, SENTENCE_VECTORS, np.float16, embedder.dim)
+    # Vectors are mapped, not read: answering reads the rows of ~10 chunks, and a build
+    # copies them from the files (a generation's files are never rewritten in place).
+    embeddings = _load_array(generation, EMBEDDINGS, np.float32, embedder.dim, mmap=True)
+    sentence_vectors = _load_array(generation, SENTENCE_VECTORS, np.float16, embedder.dim, mmap=True)
     if len(embeddings) != len(chunk_rows) or len(sentence_vectors) != len(sentence_rows):
         raise IndexCorruptError(f"the index {index_dir} has vectors that do not match its chunks or sentences: {mf.REBUILD_HINT}")
-    # The reader reads ~10 chunks' token vectors per question: map them, don't load them
-    # (they are ~90% of an index; a generation's files are never rewritten in place).
+    # The reader reads ~10 chunks' token vectors per question (they are ~90% of an index).
     token_vectors = _load_array(generation, TOKEN_VECTORS, np.float16, embedder.dim, mmap=True)
     token_spans = _load_array(generation, TOKEN_SPANS, np.int64, 3)
     owners = token_spans[:, 0]
