@@ -10,6 +10,7 @@ structure is built from the written embeddings, also in blocks.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,9 +65,11 @@ def write_rows(generation: Path, files: list[FilePart]) -> None:
             sentences.append(np.array([(i, s.start, s.end) for s in f.sentences], np.int64).reshape(-1, 3))
 
 
-def write_vectors(generation: Path, files: list[FilePart], dim: int) -> None:
+def write_vectors(
+    generation: Path, files: list[FilePart], dim: int, on_file: Callable[[int], None] | None = None
+) -> None:
     """The four vector files, copied from each part's run in file order. Token spans get
-    their chunk rows renumbered to the new generation's."""
+    their chunk rows renumbered to the new generation's. `on_file(n)` after n files."""
     with (
         NpyAppender(generation / EMBEDDINGS, np.float32, dim) as embeddings,
         NpyAppender(generation / SENTENCE_VECTORS, np.float16, dim) as sentence_vectors,
@@ -74,7 +77,7 @@ def write_vectors(generation: Path, files: list[FilePart], dim: int) -> None:
         NpyAppender(generation / TOKEN_SPANS, np.int64, 3) as token_spans,
     ):
         row = 0
-        for f in files:
+        for n, f in enumerate(files, 1):
             run = f.vectors
             for block in run.rows(EMBEDDINGS, f.first_chunk, f.first_chunk + len(f.chunks)):
                 embeddings.append(block)
@@ -86,6 +89,8 @@ def write_vectors(generation: Path, files: list[FilePart], dim: int) -> None:
                 block[:, 0] += row - f.first_chunk
                 token_spans.append(block)
             row += len(f.chunks)
+            if on_file:
+                on_file(n)
 
 
 def build_store(generation: Path, *, hnsw_threshold: int) -> FaissStore:

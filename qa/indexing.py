@@ -39,7 +39,7 @@ from qa.embedding import Embedder
 from qa.embedding_shards import ShardInput
 from qa.errors import IndexCorruptError, IndexIncompatibleError, SourcesError
 from qa.generation_writer import FilePart, build_store, write_documents, write_rows, write_vectors
-from qa.lexical import LexicalIndex
+from qa.lexical import LexicalIndex, SentenceWords
 from qa.loaded_index import (  # load_index and the file names are part of this module's API
     CHUNKS,
     DOCUMENTS,
@@ -48,6 +48,7 @@ from qa.loaded_index import (  # load_index and the file names are part of this 
     SENTENCES,
     TOKEN_SPANS,
     TOKEN_VECTORS,
+    REQUIRED,
     LoadedIndex,
     load_index,
 )
@@ -84,8 +85,11 @@ def _previous(
     if rebuild or current is None:
         return None
     if loaded is not None and loaded.generation == current.path:
+        # Opened for answering (sizes and mtimes checked): a build copies from it, so
+        # every file is hashed first, as a build's own load does.
+        mf.verify_artifacts(loaded.generation, loaded.manifest, REQUIRED, full=True)
         return loaded
-    return load_index(index_dir, embedder=embedder, settings=settings)
+    return load_index(index_dir, embedder=embedder, settings=settings, verify=True)
 
 
 def is_up_to_date(index: LoadedIndex, sources: Path) -> bool:
@@ -109,13 +113,21 @@ def _write_generation(
     sources_dir: Path,
     skipped: list[Skipped],
     stats: dict[str, tuple[int, float]],
+    progress: ProgressCallback,
 ) -> str:
+    """Write every file of the generation: "save" reports the files' vectors copied,
+    "index" the search structures built (vectors, BM25, sentence words) and the hashing."""
     write_documents(generation, files)
     write_rows(generation, files)
-    write_vectors(generation, files, embedder.dim)
+    write_vectors(generation, files, embedder.dim, on_file=lambda n: progress(Progress("save", n, len(files))))
+    progress(Progress("index", 0, 4, "vector search"))
     store = build_store(generation, hnsw_threshold=settings.hnsw_threshold)
     store_files = store.save(generation)
+    progress(Progress("index", 1, 4, "BM25"))
     LexicalIndex.build([c.text for f in files for c in f.chunks]).save(generation)
+    progress(Progress("index", 2, 4, "sentence words"))
+    word_files = SentenceWords.write(generation, (s.text for f in files for s in f.sentences))
+    progress(Progress("index", 3, 4, "hashing"))
 
     built_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     entries = [
@@ -127,7 +139,7 @@ def _write_generation(
     ]
     names = [
         DOCUMENTS, CHUNKS, SENTENCES, EMBEDDINGS, SENTENCE_VECTORS, TOKEN_VECTORS, TOKEN_SPANS,
-        *store_files, "bm25",
+        *store_files, "bm25", *word_files,
     ]
     manifest = mf.make_manifest(
         settings=settings,
@@ -154,6 +166,7 @@ def _write_generation(
         built_at=built_at,
     )
     mf.write_manifest(generation, manifest)
+    progress(Progress("index", 4, 4))
     return built_at
 
 
@@ -238,7 +251,9 @@ def build_index(
     index_dir = Path(index_dir)
     report_progress = progress or (lambda event: None)
     started = time.perf_counter()
+    report_progress(Progress("scan", 0, 1))
     infos = scan_sources(sources)  # SourcesError when the folder is missing
+    report_progress(Progress("scan", 1, 1))
 
     stats = {info.source: (info.size, info.mtime) for info in infos}
 
@@ -291,7 +306,8 @@ def build_index(
 
         chunker = Chunker(settings, embedder.count_word_pieces, embedder.max_word_pieces)
         fresh: list[tuple[Document, list[Sentence], list[Chunk]]] = []
-        for document in to_embed:
+        for n, document in enumerate(to_embed, 1):
+            report_progress(Progress("chunk", n, len(to_embed), document.source))
             try:
                 sentences, chunks = chunker.chunk(
                     document.text, document.source, content_spans(document.text)
@@ -346,14 +362,12 @@ def build_index(
             first_sentence += len(sentences)
 
         files = [kept[s] for s in sorted(kept)]
-        report_progress(Progress("save", 0, 1))
         with generations.new_generation(index_dir) as generation:
             _write_generation(
                 generation, files, embedder=embedder, settings=settings,
-                sources_dir=sources.resolve(), skipped=skipped, stats=stats,
+                sources_dir=sources.resolve(), skipped=skipped, stats=stats, progress=report_progress,
             )
         embedding_shards.discard(index_dir)  # published: nothing left to resume
-        report_progress(Progress("save", 1, 1))
 
     return BuildReport(
         index_dir=str(index_dir),

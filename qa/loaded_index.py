@@ -24,14 +24,17 @@ from qa.config import IndexSettings
 from qa.embedding import Embedder
 from qa.generation_writer import CHUNKS, DOCUMENTS, SENTENCES
 from qa.errors import IndexBusyError, IndexCorruptError, IndexIncompatibleError, IndexMissingError
-from qa.lexical import LexicalIndex
+from qa.lexical import SENTENCE_WORD_FILES, LexicalIndex, SentenceWords
 from qa.source_lines import line_in_file
 from qa.store import FAISS_FILE, FaissStore, VectorStore
 from qa.types import Chunk, Document, IndexStats, Sentence
 from qa.vector_run import EMBEDDINGS, SENTENCE_VECTORS, TOKEN_SPANS, TOKEN_VECTORS
 
 # Every generation has these; the manifest must list them (and every other file present).
-REQUIRED = (DOCUMENTS, CHUNKS, SENTENCES, EMBEDDINGS, SENTENCE_VECTORS, TOKEN_VECTORS, TOKEN_SPANS, FAISS_FILE)
+REQUIRED = (
+    DOCUMENTS, CHUNKS, SENTENCES, EMBEDDINGS, SENTENCE_VECTORS, TOKEN_VECTORS, TOKEN_SPANS, FAISS_FILE,
+    *SENTENCE_WORD_FILES,
+)
 # A reader starts again at most this often when writers keep replacing the generation.
 LOAD_ATTEMPTS = 5
 
@@ -57,6 +60,7 @@ class LoadedIndex:
         lexical: LexicalIndex,
         token_vectors: np.ndarray,
         token_spans: np.ndarray,
+        sentence_words: SentenceWords,
     ):
         self.directory = directory
         self.generation = generation  # the folder it was read from (may be gone since)
@@ -71,6 +75,7 @@ class LoadedIndex:
         self.lexical = lexical
         self.token_vectors = token_vectors  # float16, rows grouped by chunk
         self.token_spans = token_spans  # (chunk row, start, end) of each token row
+        self.sentence_words = sentence_words  # IDF over sentences, each sentence's words
         # Token rows of chunk i: _token_bounds[i] to _token_bounds[i + 1].
         self._token_bounds = np.searchsorted(token_spans[:, 0], np.arange(len(chunks) + 1)).tolist()
         self._token_cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
@@ -206,9 +211,12 @@ def _read_documents(generation: Path) -> list[Document]:
 
 
 def load_index(
-    index_dir: Path, *, embedder: Embedder, settings: IndexSettings | None = None
+    index_dir: Path, *, embedder: Embedder, settings: IndexSettings | None = None, verify: bool = True
 ) -> LoadedIndex:
     """Load the live generation of `index_dir`, checking it was built by this setup.
+
+    `verify` hashes every file against the manifest; without it files whose size and
+    mtime are as recorded are trusted (qa/manifest.py, `verify_artifacts`).
 
     Lock-free. When the generation being read is replaced and removed by a writer meanwhile
     (its files vanish, or `CURRENT` moved on), the load starts again on the new one, so a
@@ -221,7 +229,7 @@ def load_index(
         if current is None:
             raise IndexMissingError(f"there is no index at {index_dir}: build one with `qa index`")
         try:
-            return _load_generation(index_dir, current, embedder, settings)
+            return _load_generation(index_dir, current, embedder, settings, verify)
         except (IndexCorruptError, IndexIncompatibleError, OSError) as exc:
             if not _replaced(index_dir, current):
                 if isinstance(exc, OSError):
@@ -244,7 +252,7 @@ def _replaced(index_dir: Path, current: generations.Current) -> bool:
 
 
 def _load_generation(
-    index_dir: Path, current: generations.Current, embedder: Embedder, settings: IndexSettings
+    index_dir: Path, current: generations.Current, embedder: Embedder, settings: IndexSettings, verify: bool
 ) -> LoadedIndex:
     generation = current.path
     manifest = mf.read_manifest(generation, current.manifest_sha256)
@@ -252,7 +260,7 @@ def _load_generation(
         manifest, model_id=embedder.model_id, dim=embedder.dim, model_sha256=embedder.model_sha256,
         settings=settings, where=index_dir,
     )
-    mf.verify_artifacts(generation, manifest, REQUIRED)
+    mf.verify_artifacts(generation, manifest, REQUIRED, full=verify)
     documents = _read_documents(generation)
     chunk_rows = _load_array(generation, CHUNKS, np.int64, 5)
     sentence_rows = _load_array(generation, SENTENCES, np.int64, 3)
@@ -289,5 +297,5 @@ def _load_generation(
     lexical = LexicalIndex.load(generation, len(chunks))
     return LoadedIndex(
         index_dir, generation, manifest, documents, chunks, sentences, embeddings, sentence_vectors, store, lexical,
-        token_vectors, token_spans,
+        token_vectors, token_spans, SentenceWords.load(generation, len(sentences)),
     )
