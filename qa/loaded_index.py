@@ -22,9 +22,10 @@ import numpy as np
 from qa import generations, manifest as mf
 from qa.config import IndexSettings
 from qa.embedding import Embedder
-from qa.generation_writer import CHUNKS, DOCUMENTS, SENTENCES
 from qa.errors import IndexBusyError, IndexCorruptError, IndexIncompatibleError, IndexMissingError
+from qa.generation_writer import CHUNKS, DOCUMENTS, SENTENCES
 from qa.lexical import SENTENCE_WORD_FILES, LexicalIndex, SentenceWords
+from qa.npy_stream import NpyRows
 from qa.source_lines import line_in_file
 from qa.store import FAISS_FILE, FaissStore, VectorStore
 from qa.types import Chunk, Document, IndexStats, Sentence
@@ -60,6 +61,7 @@ class LoadedIndex:
         lexical: LexicalIndex,
         token_vectors: np.ndarray,
         token_spans: np.ndarray,
+        token_bounds: list[int],
         sentence_words: SentenceWords,
     ):
         self.directory = directory
@@ -77,7 +79,7 @@ class LoadedIndex:
         self.token_spans = token_spans  # (chunk row, start, end) of each token row
         self.sentence_words = sentence_words  # IDF over sentences, each sentence's words
         # Token rows of chunk i: _token_bounds[i] to _token_bounds[i + 1].
-        self._token_bounds = np.searchsorted(token_spans[:, 0], np.arange(len(chunks) + 1)).tolist()
+        self._token_bounds = token_bounds
         self._token_cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._sentence_rows: dict[str, range] = {}
         for row, s in enumerate(sentences):
@@ -187,6 +189,24 @@ def _load_array(generation: Path, name: str, dtype, columns: int | None, mmap: b
     return array
 
 
+def _token_bounds(path: Path, chunks: int) -> list[int] | None:
+    """Where each chunk's token rows start (and the last ends), from the chunk column of
+    token_spans.npy read in blocks (24 bytes a word piece: ~230 MB at 100k chunks, too
+    much to hold or map whole for this); None unless that column is sorted and in range."""
+    counts = np.zeros(chunks, np.int64)
+    last = 0
+    with NpyRows(path) as rows:
+        for block in rows.blocks(0, len(rows)):
+            owners = block[:, 0]
+            if not len(owners):
+                continue
+            if owners[0] < last or owners[-1] >= chunks or bool((np.diff(owners) < 0).any()):
+                return None
+            counts += np.bincount(owners, minlength=chunks)
+            last = int(owners[-1])
+    return np.concatenate([[0], np.cumsum(counts)]).tolist()
+
+
 def _read_documents(generation: Path) -> list[Document]:
     documents = []
     try:
@@ -272,11 +292,9 @@ def _load_generation(
         raise IndexCorruptError(f"the index {index_dir} has vectors that do not match its chunks or sentences: {mf.REBUILD_HINT}")
     # The reader reads ~10 chunks' token vectors per question (they are ~90% of an index).
     token_vectors = _load_array(generation, TOKEN_VECTORS, np.float16, embedder.dim, mmap=True)
-    token_spans = _load_array(generation, TOKEN_SPANS, np.int64, 3)
-    owners = token_spans[:, 0]
-    if len(token_vectors) != len(token_spans) or (
-        len(owners) and (owners[0] < 0 or owners[-1] >= len(chunk_rows) or bool((np.diff(owners) < 0).any()))
-    ):
+    token_spans = _load_array(generation, TOKEN_SPANS, np.int64, 3, mmap=True)
+    token_bounds = _token_bounds(generation / TOKEN_SPANS, len(chunk_rows))
+    if len(token_vectors) != len(token_spans) or token_bounds is None:
         raise IndexCorruptError(f"the index {index_dir} has token vectors that do not match its chunks: {mf.REBUILD_HINT}")
 
     try:
@@ -297,5 +315,5 @@ def _load_generation(
     lexical = LexicalIndex.load(generation, len(chunks))
     return LoadedIndex(
         index_dir, generation, manifest, documents, chunks, sentences, embeddings, sentence_vectors, store, lexical,
-        token_vectors, token_spans, SentenceWords.load(generation, len(sentences)),
+        token_vectors, token_spans, token_bounds, SentenceWords.load(generation, len(sentences)),
     )

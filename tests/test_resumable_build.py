@@ -140,17 +140,23 @@ def test_a_build_killed_with_sigkill_resumes(seeds_copy, tmp_path, monkeypatch):
     assert_same_arrays(tmp_path / "whole", tmp_path / "idx")
 
 
-def test_a_damaged_shard_is_embedded_again(seeds_copy, tmp_path, monkeypatch):
-    monkeypatch.setattr(embedding_shards, "SHARD_CHUNKS", SHARD)
+def interrupted_fake_build(sources: Path, index_dir: Path, shards: int) -> CountingEmbedder:
+    """A fake-model build of `sources` stopped after `shards` shards; its embedder, reset."""
     embedder = CountingEmbedder(TokenFakeEmbedder())
     with pytest.raises(Interrupted):
-        build_index(seeds_copy, tmp_path / "idx", embedder=embedder, after_shard=interrupt_after(2))
+        build_index(sources, index_dir, embedder=embedder, after_shard=interrupt_after(shards))
+    embedder.embedded = 0
+    return embedder
+
+
+def test_a_damaged_shard_is_embedded_again(seeds_copy, tmp_path, monkeypatch):
+    monkeypatch.setattr(embedding_shards, "SHARD_CHUNKS", SHARD)
+    embedder = interrupted_fake_build(seeds_copy, tmp_path / "idx", 2)
     shards = sorted(embedding_shards.building_dir(tmp_path / "idx").iterdir())
     victim = shards[0] / "embeddings.npy"
     data = bytearray(victim.read_bytes())
     data[-1] ^= 0xFF
     victim.write_bytes(bytes(data))
-    embedder.embedded = 0
     report = build_index(seeds_copy, tmp_path / "idx", embedder=embedder)
     assert embedder.embedded == report.chunks - SHARD  # the damaged shard again, the other kept
     build_index(seeds_copy, tmp_path / "whole", embedder=TokenFakeEmbedder())
@@ -161,10 +167,7 @@ def test_other_settings_do_not_reuse_shards(seeds_copy, tmp_path, monkeypatch):
     from qa.config import IndexSettings
 
     monkeypatch.setattr(embedding_shards, "SHARD_CHUNKS", SHARD)
-    embedder = CountingEmbedder(TokenFakeEmbedder())
-    with pytest.raises(Interrupted):
-        build_index(seeds_copy, tmp_path / "idx", embedder=embedder, after_shard=interrupt_after(2))
-    embedder.embedded = 0
+    embedder = interrupted_fake_build(seeds_copy, tmp_path / "idx", 2)
     report = build_index(
         seeds_copy, tmp_path / "idx", embedder=embedder, settings=IndexSettings(token_vectors=False)
     )

@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import cpu  # tests/benchmarks/machine.py (scripts run from their folder)
+
 QA = str(Path(sys.executable).parent / "qa")
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -71,24 +73,14 @@ build_index(Path(sys.argv[2]), Path(sys.argv[3]), embedder=ShapedRandomEmbedder(
 """
 
 
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return f"{line.split(':', 1)[1].strip()}, {os.cpu_count()} cores"
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 def _size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def measure(sources: Path, index_dir: Path, fake: bool = False) -> dict:
+def measure(sources: Path, index_dir: Path, fake: bool = False, code: Path = ROOT) -> dict:
     env = dict(os.environ, HF_HUB_OFFLINE="1")
     command = (
-        [sys.executable, "-c", FAKE_WRITER, str(ROOT), str(sources), str(index_dir)]
+        [sys.executable, "-c", FAKE_WRITER, str(code), str(sources), str(index_dir)]
         if fake
         else [QA, "index", str(sources), "--index", str(index_dir), "--rebuild"]
     )
@@ -117,13 +109,14 @@ def main() -> None:
     parser.add_argument("sources", type=Path)
     parser.add_argument("--index", type=Path, help="where to build (default: a temporary folder)")
     parser.add_argument("--fake-model", action="store_true", help="random vectors of the model's shape, no model")
+    parser.add_argument("--code", type=Path, default=ROOT, help="with --fake-model: the qa checkout to run (to compare)")
     args = parser.parse_args()
-    print(f"machine: {platform.machine()}, {_cpu()}, {time.strftime('%Y-%m-%d')}")
+    print(f"machine: {platform.machine()}, {cpu()}, {time.strftime('%Y-%m-%d')}")
     with tempfile.TemporaryDirectory(prefix="qa-build-memory-") as tmp:
         index_dir = args.index or Path(tmp) / "index"
-        r = measure(args.sources, index_dir, fake=args.fake_model)
+        r = measure(args.sources, index_dir, fake=args.fake_model, code=args.code)
     print(
-        f"{'shaped random vectors, no model: ' if args.fake_model else ''}"
+        f"{f'shaped random vectors, no model, code of {args.code}: ' if args.fake_model else ''}"
         f"{args.sources}: {r['files']:,} files, {r['chunks']:,} chunks, {r['sentences']:,} sentences; "
         f"peak RSS {r['peak_rss_mb']:,.0f} MB; {r['seconds']:,.0f} s; index {r['index_mb']:,.0f} MB ({r['store']})"
     )
