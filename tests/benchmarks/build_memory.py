@@ -9,7 +9,7 @@ goes to a temporary folder unless `--index` names one (kept, e.g. to measure ope
 `--fake-model` runs `build_index` with an embedder of the same output shape but no model
 (384-d random unit vectors: one per chunk, per sentence and per word piece of the model's
 own tokenizer), so the storage path's memory can be measured at 100k chunks on a machine
-where embedding them would take hours. Its peak lacks the model (~450 MB) and torch.
+where embedding them would take hours. Its peak lacks the model and torch.
 """
 
 from __future__ import annotations
