@@ -20,7 +20,6 @@ Every span is cut from the document text, so answers are verbatim by constructio
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from qa.answer_types import AnswerType, candidate_spans, question_focus, questio
 from qa.config import AskSettings
 from qa.embedding import TokenVectors
 from qa.late_interaction import ChunkAlignment, QuestionTokens, align_chunk, question_tokens, span_alignments
-from qa.lexical import terms
+from qa.lexical import SentenceWords, terms
 from qa.types import Answer, Candidate, Citation, Passage
 
 # Sentence score weights, fitted on the dev sets (a softmax ranker over these features
@@ -86,33 +85,12 @@ def make_citation(index, source: str, start: int, end: int) -> Citation:
     )
 
 
-class _Idf:
-    """Inverse document frequency of stemmed words over the index's sentences, and each
-    sentence's set of words (both computed once per loaded index)."""
-
-    def __init__(self, index):
-        counts: dict[str, int] = {}
-        self.sentence_terms = [frozenset(terms(s.text)) for s in index.sentence_list]
-        for words in self.sentence_terms:
-            for w in words:
-                counts[w] = counts.get(w, 0) + 1
-        self.n = max(1, len(self.sentence_terms))
-        self.idf = {w: math.log(1 + self.n / c) for w, c in counts.items()}
-        self.unseen = math.log(1 + self.n)
-
-    def __call__(self, word: str) -> float:
-        return self.idf.get(word, self.unseen)
-
-    def known(self, word: str) -> bool:
-        return word in self.idf
+# IDF over the index's sentences and each sentence's words, made when the index is built.
+_Idf = SentenceWords
 
 
-def _idf_of(index) -> _Idf:
-    idf = getattr(index, "_qa_idf", None)
-    if idf is None:
-        idf = _Idf(index)
-        index._qa_idf = idf  # computed once per loaded index
-    return idf
+def _idf_of(index) -> SentenceWords:
+    return index.sentence_words
 
 
 @lru_cache(maxsize=16_384)  # sentences recur across questions; stemming is the cost

@@ -26,16 +26,18 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 
-from qa import generations, manifest as mf
+from qa import embedding_shards, generations, manifest as mf
 from qa.config import IndexSettings
-from qa.embedding import Embedder, TokenVectors
+from qa.embedding import Embedder
+from qa.embedding_shards import ShardInput
 from qa.errors import IndexCorruptError, IndexIncompatibleError, SourcesError
-from qa.lexical import LexicalIndex
+from qa.generation_writer import FilePart, build_store, write_documents, write_rows, write_vectors
+from qa.lexical import LexicalIndex, SentenceWords
 from qa.loaded_index import (  # load_index and the file names are part of this module's API
     CHUNKS,
     DOCUMENTS,
@@ -44,14 +46,14 @@ from qa.loaded_index import (  # load_index and the file names are part of this 
     SENTENCES,
     TOKEN_SPANS,
     TOKEN_VECTORS,
+    REQUIRED,
     LoadedIndex,
-    _FileData,
     load_index,
 )
 from qa.ingest_pool import prepare_files, word_piece_counter
 from qa.loading import load_document, scan_sources
-from qa.store import FaissStore
 from qa.types import BuildReport, Chunk, Document, Progress, Sentence, Skipped
+from qa.vector_run import VectorRun
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +84,11 @@ def _previous(
     if rebuild or current is None:
         return None
     if loaded is not None and loaded.generation == current.path:
+        # Opened for answering (sizes and mtimes checked): a build copies from it, so
+        # every file is hashed first, as a build's own load does.
+        mf.verify_artifacts(loaded.generation, loaded.manifest, REQUIRED, full=True)
         return loaded
-    return load_index(index_dir, embedder=embedder, settings=settings)
+    return load_index(index_dir, embedder=embedder, settings=settings, verify=True)
 
 
 def is_up_to_date(index: LoadedIndex, sources: Path) -> bool:
@@ -100,59 +105,28 @@ def is_up_to_date(index: LoadedIndex, sources: Path) -> bool:
 
 def _write_generation(
     generation: Path,
-    files: list[_FileData],
+    files: list[FilePart],
     *,
     embedder: Embedder,
     settings: IndexSettings,
     sources_dir: Path,
     skipped: list[Skipped],
     stats: dict[str, tuple[int, float]],
+    progress: ProgressCallback,
 ) -> str:
-    documents = [f.document for f in files]
-    with open(generation / DOCUMENTS, "w", encoding="utf-8") as out:
-        for d in documents:
-            row = {
-                "source": d.source,
-                "kind": d.kind,
-                "sha256": d.sha256,
-                "size": d.size,
-                "mtime": d.mtime,
-                "page_starts": list(d.page_starts),
-                "line_map": [list(anchor) for anchor in d.line_map],
-                "text": d.text,
-            }
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-    chunk_rows = [
-        (i, c.start, c.end, c.n_tokens, c.n_word_pieces)
-        for i, f in enumerate(files)
-        for c in f.chunks
-    ]
-    sentence_rows = [(i, s.start, s.end) for i, f in enumerate(files) for s in f.sentences]
-    np.save(generation / CHUNKS, np.array(chunk_rows, dtype=np.int64).reshape(-1, 5), allow_pickle=False)
-    np.save(generation / SENTENCES, np.array(sentence_rows, dtype=np.int64).reshape(-1, 3), allow_pickle=False)
-    embeddings = (
-        np.concatenate([f.embeddings for f in files]) if files else np.zeros((0, embedder.dim), np.float32)
-    ).astype(np.float32, copy=False)
-    np.save(generation / EMBEDDINGS, embeddings, allow_pickle=False)
-    sentence_vectors = (
-        np.concatenate([f.sentence_vectors for f in files]) if files else np.zeros((0, embedder.dim))
-    ).astype(np.float16)  # half the size; cosines agree to ~1e-3, plenty for ranking sentences
-    np.save(generation / SENTENCE_VECTORS, sentence_vectors, allow_pickle=False)
-    token_vectors = np.zeros((0, embedder.dim), np.float16)
-    token_spans = np.zeros((0, 3), np.int64)
-    if settings.token_vectors and files:
-        first_chunk = np.cumsum([0] + [len(f.chunks) for f in files[:-1]])
-        token_vectors = np.concatenate([f.token_vectors for f in files]).astype(np.float16).reshape(-1, embedder.dim)
-        token_spans = np.concatenate(
-            [f.token_spans.reshape(-1, 3) + np.array([offset, 0, 0]) for f, offset in zip(files, first_chunk)]
-        ).astype(np.int64)
-    np.save(generation / TOKEN_VECTORS, token_vectors, allow_pickle=False)
-    np.save(generation / TOKEN_SPANS, token_spans, allow_pickle=False)
-
-    store = FaissStore.build(embeddings, hnsw_threshold=settings.hnsw_threshold)
+    """Write every file of the generation: "save" reports the files' vectors copied,
+    "index" the search structures built (vectors, BM25, sentence words) and the hashing."""
+    write_documents(generation, files)
+    write_rows(generation, files)
+    write_vectors(generation, files, embedder.dim, on_file=lambda n: progress(Progress("save", n, len(files))))
+    progress(Progress("index", 0, 4, "vector search"))
+    store = build_store(generation, hnsw_threshold=settings.hnsw_threshold)
     store_files = store.save(generation)
+    progress(Progress("index", 1, 4, "BM25"))
     LexicalIndex.build([c.text for f in files for c in f.chunks]).save(generation)
+    progress(Progress("index", 2, 4, "sentence words"))
+    word_files = SentenceWords.write(generation, (s.text for f in files for s in f.sentences))
+    progress(Progress("index", 3, 4, "hashing"))
 
     built_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     entries = [
@@ -164,7 +138,7 @@ def _write_generation(
     ]
     names = [
         DOCUMENTS, CHUNKS, SENTENCES, EMBEDDINGS, SENTENCE_VECTORS, TOKEN_VECTORS, TOKEN_SPANS,
-        *store_files, "bm25",
+        *store_files, "bm25", *word_files,
     ]
     manifest = mf.make_manifest(
         settings=settings,
@@ -182,11 +156,16 @@ def _write_generation(
             for size, mtime in [stats.get(s.source, (0, 0.0))]
         ],
         store_kind=store.kind,
-        counts={"files": len(files), "chunks": len(chunk_rows), "sentences": len(sentence_rows)},
+        counts={
+            "files": len(files),
+            "chunks": sum(len(f.chunks) for f in files),
+            "sentences": sum(len(f.sentences) for f in files),
+        },
         artifacts=mf.artifact_entries(generation, names),
         built_at=built_at,
     )
     mf.write_manifest(generation, manifest)
+    progress(Progress("index", 4, 4))
     return built_at
 
 
@@ -208,21 +187,14 @@ def _sentence_homes(sentences: list[Sentence], chunks: list[Chunk]) -> list[tupl
     return homes
 
 
-def _file_tokens(
-    token_vectors: list[TokenVectors] | None, offset: int, chunks: list[Chunk], dim: int, wanted: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    """One file's token vectors (float16) and (chunk number, start, end) in the document."""
-    if not wanted or token_vectors is None or not chunks:
-        return np.zeros((0, dim), np.float16), np.zeros((0, 3), np.int64)
-    vectors, spans = [], []
-    for c, chunk in enumerate(chunks):
-        tokens = token_vectors[offset + c]
-        vectors.append(tokens.vectors.reshape(-1, dim).astype(np.float16))
-        rows = np.empty((len(tokens.spans), 3), np.int64)
-        rows[:, 0] = c
-        rows[:, 1:] = tokens.spans.reshape(-1, 2) + chunk.start
-        spans.append(rows)
-    return np.concatenate(vectors), np.concatenate(spans)
+def _shard_inputs(fresh: list[tuple[Document, list[Sentence], list[Chunk]]]) -> Iterator[ShardInput]:
+    """Every new chunk in writing order, with the spans of the sentences pooled in it."""
+    for _, sentences, chunks in fresh:
+        spans: list[list[tuple[int, int]]] = [[] for _ in chunks]
+        for c, a, z in _sentence_homes(sentences, chunks):
+            spans[c].append((a, z))
+        for chunk, chunk_spans in zip(chunks, spans):
+            yield ShardInput(chunk, tuple(chunk_spans))
 
 
 def _lacks_line_map(document: Document) -> bool:
@@ -254,6 +226,7 @@ def build_index(
     wait: float = 0.0,
     on_wait: Callable[[str], None] | None = None,
     loaded: LoadedIndex | None = None,
+    after_shard: Callable[[int], None] | None = None,
 ) -> BuildReport:
     """Bring the index at `index_dir` up to date with the files under `sources`.
 
@@ -271,7 +244,9 @@ def build_index(
     index_dir = Path(index_dir)
     report_progress = progress or (lambda event: None)
     started = time.perf_counter()
+    report_progress(Progress("scan", 0, 1))
     infos = scan_sources(sources)  # SourcesError when the folder is missing
+    report_progress(Progress("scan", 1, 1))
 
     stats = {info.source: (info.size, info.mtime) for info in infos}
 
@@ -279,8 +254,17 @@ def build_index(
         previous = _previous(index_dir, embedder, settings, rebuild, loaded)
         old_files = previous.manifest["files"] if previous else {}
         old_rows = previous.rows_by_source() if previous else {}
+        old_vectors = VectorRun([previous.generation]) if previous else None
 
-        kept: dict[str, _FileData] = {}
+        def reuse(source: str) -> FilePart:
+            chunk_rows = old_rows.get(source, range(0))
+            sentence_rows, token_rows = previous.file_rows(source, chunk_rows)
+            return FilePart(
+                previous.documents[source], previous.sentences(source), previous.chunks[chunk_rows.start : chunk_rows.stop],
+                old_vectors, chunk_rows.start, sentence_rows.start, token_rows,
+            )
+
+        kept: dict[str, FilePart] = {}
         skipped: list[Skipped] = []
         added, changed, unchanged = [], [], []
         touched = False  # an mtime moved but the content did not: rewrite, embed nothing
@@ -290,7 +274,7 @@ def build_index(
             if old and old["size"] == info.size and old["mtime"] == info.mtime and not _lacks_line_map(
                 previous.documents[info.source]
             ):
-                kept[info.source] = previous.file_data(info.source, old_rows.get(info.source, range(0)))
+                kept[info.source] = reuse(info.source)
                 unchanged.append(info.source)
             else:
                 to_load.append(info.source)
@@ -308,7 +292,7 @@ def build_index(
                 skipped.append(file.skipped)
                 continue
             if old and old["sha256"] == file.document.sha256:  # touched, not changed
-                reused = previous.file_data(file.source, old_rows.get(file.source, range(0)))
+                reused = reuse(file.source)
                 reused.document = file.document
                 kept[file.source] = reused
                 unchanged.append(file.source)
@@ -328,10 +312,11 @@ def build_index(
                 time.perf_counter() - started, unchanged=tuple(unchanged), skipped=tuple(skipped),
             )
 
+        fresh.sort(key=lambda part: part[0].source)  # the order they are written in
         total = sum(len(c) for _, _, c in fresh)
         done = 0
 
-        def on_batch(n: int) -> None:
+        def on_chunks(n: int) -> None:
             nonlocal done
             done += n
             report_progress(Progress("embed", done, total))
@@ -342,42 +327,34 @@ def build_index(
             warm_up()
             report_progress(Progress("model", 1, 1))
         report_progress(Progress("embed", 0, total))
-        texts = [c.text for _, _, chunks in fresh for c in chunks]
-        homes = [_sentence_homes(sentences, chunks) for _, sentences, chunks in fresh]
-        spans = [[] for _ in texts]
-        offset = 0
-        for (_, sentences, chunks), home in zip(fresh, homes):
-            for sentence, (c, a, z) in zip(sentences, home):
-                spans[offset + c].append((a, z))
-            offset += len(chunks)
-        vectors, span_vectors, token_vectors = embedder.embed_with_tokens(texts, spans, on_batch=on_batch)
-        offset = 0
-        for (document, sentences, chunks), home in zip(fresh, homes):
-            taken = [0] * len(chunks)
-            sentence_vectors = np.zeros((len(sentences), embedder.dim), np.float32)
-            for k, (c, _, _) in enumerate(home):
-                sentence_vectors[k] = span_vectors[offset + c][taken[c]]
-                taken[c] += 1
-            kept[document.source] = _FileData(
-                document, sentences, chunks, vectors[offset : offset + len(chunks)], sentence_vectors,
-                *_file_tokens(token_vectors, offset, chunks, embedder.dim, settings.token_vectors),
+        shards = embedding_shards.embed_in_shards(
+            index_dir, _shard_inputs(fresh), embedder=embedder, settings=settings,
+            on_chunks=on_chunks, after_shard=after_shard,
+        )
+        new_vectors = VectorRun(shards)
+        token_bounds = np.concatenate([[0], np.cumsum(new_vectors.token_counts())]).tolist()
+        first_chunk = first_sentence = 0
+        for document, sentences, chunks in fresh:
+            kept[document.source] = FilePart(
+                document, sentences, chunks, new_vectors, first_chunk, first_sentence,
+                range(token_bounds[first_chunk], token_bounds[first_chunk + len(chunks)]),
             )
-            offset += len(chunks)
+            first_chunk += len(chunks)
+            first_sentence += len(sentences)
 
         files = [kept[s] for s in sorted(kept)]
-        report_progress(Progress("save", 0, 1))
         with generations.new_generation(index_dir) as generation:
             _write_generation(
                 generation, files, embedder=embedder, settings=settings,
-                sources_dir=sources.resolve(), skipped=skipped, stats=stats,
+                sources_dir=sources.resolve(), skipped=skipped, stats=stats, progress=report_progress,
             )
-        report_progress(Progress("save", 1, 1))
+        embedding_shards.discard(index_dir)  # published: nothing left to resume
 
     return BuildReport(
         index_dir=str(index_dir),
         files=len(files),
         chunks=sum(len(f.chunks) for f in files),
-        embedded_chunks=len(texts),
+        embedded_chunks=total,
         word_pieces=sum(c.n_word_pieces for _, _, chunks in fresh for c in chunks),
         seconds=time.perf_counter() - started,
         added=tuple(added),

@@ -1,12 +1,13 @@
 """A saved index in memory: what retrieval and answering read, and how it is loaded.
 
 Loading checks the manifest against the running model and settings and every file against
-its recorded hash (qa/manifest.py), then holds the documents, chunks, sentences, vectors
-and BM25 in memory. Building and updating an index is qa/indexing.py.
+its recorded hash (qa/manifest.py), then holds the documents, chunks, sentences and BM25
+in memory and memory-maps the vectors. Building and updating an index is qa/indexing.py.
 
 Loading takes no lock: a writer may publish a new generation and delete the one being
-read at any moment. Everything is read into memory, so an index once loaded is immune;
-a load that fails because its generation went away starts again on the new one.
+read at any moment. What is not read into memory is mapped, and a mapped file stays
+readable after it is deleted (POSIX), so an index once loaded is immune; a load that
+fails because its generation went away starts again on the new one.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import bisect
 import json
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,38 +23,23 @@ from qa import generations, manifest as mf
 from qa.config import IndexSettings
 from qa.embedding import Embedder
 from qa.errors import IndexBusyError, IndexCorruptError, IndexIncompatibleError, IndexMissingError
-from qa.lexical import LexicalIndex
+from qa.generation_writer import CHUNKS, DOCUMENTS, SENTENCES
+from qa.lexical import SENTENCE_WORD_FILES, LexicalIndex, SentenceWords
+from qa.npy_stream import NpyRows
 from qa.source_lines import line_in_file
 from qa.store import FAISS_FILE, FaissStore, VectorStore
 from qa.types import Chunk, Document, IndexStats, Sentence
+from qa.vector_run import EMBEDDINGS, SENTENCE_VECTORS, TOKEN_SPANS, TOKEN_VECTORS
 
-# Files of a generation (see qa/indexing.py for what each holds).
-DOCUMENTS = "documents.jsonl"
-CHUNKS = "chunks.npy"
-SENTENCES = "sentences.npy"
-EMBEDDINGS = "embeddings.npy"
-SENTENCE_VECTORS = "sentence_vectors.npy"
-TOKEN_VECTORS = "token_vectors.npy"
-TOKEN_SPANS = "token_spans.npy"
 # Every generation has these; the manifest must list them (and every other file present).
-REQUIRED = (DOCUMENTS, CHUNKS, SENTENCES, EMBEDDINGS, SENTENCE_VECTORS, TOKEN_VECTORS, TOKEN_SPANS, FAISS_FILE)
+REQUIRED = (
+    DOCUMENTS, CHUNKS, SENTENCES, EMBEDDINGS, SENTENCE_VECTORS, TOKEN_VECTORS, TOKEN_SPANS, FAISS_FILE,
+    *SENTENCE_WORD_FILES,
+)
 # A reader starts again at most this often when writers keep replacing the generation.
 LOAD_ATTEMPTS = 5
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class _FileData:
-    """Everything one source contributes to an index."""
-
-    document: Document
-    sentences: list[Sentence]
-    chunks: list[Chunk]
-    embeddings: np.ndarray  # (len(chunks), dim)
-    sentence_vectors: np.ndarray  # (len(sentences), dim)
-    token_vectors: np.ndarray  # (tokens, dim), rows grouped by chunk
-    token_spans: np.ndarray  # (tokens, 3): chunk number within this file, start, end
 
 
 class LoadedIndex:
@@ -76,6 +61,8 @@ class LoadedIndex:
         lexical: LexicalIndex,
         token_vectors: np.ndarray,
         token_spans: np.ndarray,
+        token_bounds: list[int],
+        sentence_words: SentenceWords,
     ):
         self.directory = directory
         self.generation = generation  # the folder it was read from (may be gone since)
@@ -90,8 +77,9 @@ class LoadedIndex:
         self.lexical = lexical
         self.token_vectors = token_vectors  # float16, rows grouped by chunk
         self.token_spans = token_spans  # (chunk row, start, end) of each token row
+        self.sentence_words = sentence_words  # IDF over sentences, each sentence's words
         # Token rows of chunk i: _token_bounds[i] to _token_bounds[i + 1].
-        self._token_bounds = np.searchsorted(token_spans[:, 0], np.arange(len(chunks) + 1)).tolist()
+        self._token_bounds = token_bounds
         self._token_cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._sentence_rows: dict[str, range] = {}
         for row, s in enumerate(sentences):
@@ -177,19 +165,10 @@ class LoadedIndex:
             built_at=m["built_at"],
         )
 
-    def file_data(self, source: str, rows: range) -> _FileData:
-        sentence_rows = self._sentence_rows.get(source, range(0))
-        first, last = self._token_bounds[rows.start], self._token_bounds[rows.stop]
-        token_spans = self.token_spans[first:last].copy()
-        token_spans[:, 0] -= rows.start  # chunk numbers within the file
-        return _FileData(
-            self.documents[source],
-            self.sentences(source),
-            self.chunks[rows.start : rows.stop],
-            self.embeddings[rows.start : rows.stop],
-            self.sentence_vectors[sentence_rows.start : sentence_rows.stop],
-            self.token_vectors[first:last],
-            token_spans,
+    def file_rows(self, source: str, chunks: range) -> tuple[range, range]:
+        """Rows of `source`'s sentences and of its chunks' (`chunks`) token vectors."""
+        return self._sentence_rows.get(source, range(0)), range(
+            self._token_bounds[chunks.start], self._token_bounds[chunks.stop]
         )
 
     def rows_by_source(self) -> dict[str, range]:
@@ -208,6 +187,24 @@ def _load_array(generation: Path, name: str, dtype, columns: int | None, mmap: b
     if array.dtype != dtype or (columns is not None and (array.ndim != 2 or array.shape[1] != columns)):
         raise IndexCorruptError(f"the index file {generation / name} has the wrong shape: {mf.REBUILD_HINT}")
     return array
+
+
+def _token_bounds(path: Path, chunks: int) -> list[int] | None:
+    """Where each chunk's token rows start (and the last ends), from the chunk column of
+    token_spans.npy read in blocks (24 bytes a word piece: ~230 MB at 100k chunks, too
+    much to hold or map whole for this); None unless that column is sorted and in range."""
+    counts = np.zeros(chunks, np.int64)
+    last = 0
+    with NpyRows(path) as rows:
+        for block in rows.blocks(0, len(rows)):
+            owners = block[:, 0]
+            if not len(owners):
+                continue
+            if owners[0] < last or owners[-1] >= chunks or bool((np.diff(owners) < 0).any()):
+                return None
+            counts += np.bincount(owners, minlength=chunks)
+            last = int(owners[-1])
+    return np.concatenate([[0], np.cumsum(counts)]).tolist()
 
 
 def _read_documents(generation: Path) -> list[Document]:
@@ -234,9 +231,12 @@ def _read_documents(generation: Path) -> list[Document]:
 
 
 def load_index(
-    index_dir: Path, *, embedder: Embedder, settings: IndexSettings | None = None
+    index_dir: Path, *, embedder: Embedder, settings: IndexSettings | None = None, verify: bool = True
 ) -> LoadedIndex:
     """Load the live generation of `index_dir`, checking it was built by this setup.
+
+    `verify` hashes every file against the manifest; without it files whose size and
+    mtime are as recorded are trusted (qa/manifest.py, `verify_artifacts`).
 
     Lock-free. When the generation being read is replaced and removed by a writer meanwhile
     (its files vanish, or `CURRENT` moved on), the load starts again on the new one, so a
@@ -249,7 +249,7 @@ def load_index(
         if current is None:
             raise IndexMissingError(f"there is no index at {index_dir}: build one with `qa index`")
         try:
-            return _load_generation(index_dir, current, embedder, settings)
+            return _load_generation(index_dir, current, embedder, settings, verify)
         except (IndexCorruptError, IndexIncompatibleError, OSError) as exc:
             if not _replaced(index_dir, current):
                 if isinstance(exc, OSError):
@@ -272,7 +272,7 @@ def _replaced(index_dir: Path, current: generations.Current) -> bool:
 
 
 def _load_generation(
-    index_dir: Path, current: generations.Current, embedder: Embedder, settings: IndexSettings
+    index_dir: Path, current: generations.Current, embedder: Embedder, settings: IndexSettings, verify: bool
 ) -> LoadedIndex:
     generation = current.path
     manifest = mf.read_manifest(generation, current.manifest_sha256)
@@ -280,22 +280,21 @@ def _load_generation(
         manifest, model_id=embedder.model_id, dim=embedder.dim, model_sha256=embedder.model_sha256,
         settings=settings, where=index_dir,
     )
-    mf.verify_artifacts(generation, manifest, REQUIRED)
+    mf.verify_artifacts(generation, manifest, REQUIRED, full=verify)
     documents = _read_documents(generation)
     chunk_rows = _load_array(generation, CHUNKS, np.int64, 5)
     sentence_rows = _load_array(generation, SENTENCES, np.int64, 3)
-    embeddings = _load_array(generation, EMBEDDINGS, np.float32, embedder.dim)
-    sentence_vectors = _load_array(generation, SENTENCE_VECTORS, np.float16, embedder.dim)
+    # Vectors are mapped, not read: answering reads the rows of ~10 chunks, and a build
+    # copies them from the files (a generation's files are never rewritten in place).
+    embeddings = _load_array(generation, EMBEDDINGS, np.float32, embedder.dim, mmap=True)
+    sentence_vectors = _load_array(generation, SENTENCE_VECTORS, np.float16, embedder.dim, mmap=True)
     if len(embeddings) != len(chunk_rows) or len(sentence_vectors) != len(sentence_rows):
         raise IndexCorruptError(f"the index {index_dir} has vectors that do not match its chunks or sentences: {mf.REBUILD_HINT}")
-    # The reader reads ~10 chunks' token vectors per question: map them, don't load them
-    # (they are ~90% of an index; a generation's files are never rewritten in place).
+    # The reader reads ~10 chunks' token vectors per question (they are ~90% of an index).
     token_vectors = _load_array(generation, TOKEN_VECTORS, np.float16, embedder.dim, mmap=True)
-    token_spans = _load_array(generation, TOKEN_SPANS, np.int64, 3)
-    owners = token_spans[:, 0]
-    if len(token_vectors) != len(token_spans) or (
-        len(owners) and (owners[0] < 0 or owners[-1] >= len(chunk_rows) or bool((np.diff(owners) < 0).any()))
-    ):
+    token_spans = _load_array(generation, TOKEN_SPANS, np.int64, 3, mmap=True)
+    token_bounds = _token_bounds(generation / TOKEN_SPANS, len(chunk_rows))
+    if len(token_vectors) != len(token_spans) or token_bounds is None:
         raise IndexCorruptError(f"the index {index_dir} has token vectors that do not match its chunks: {mf.REBUILD_HINT}")
 
     try:
@@ -316,5 +315,5 @@ def _load_generation(
     lexical = LexicalIndex.load(generation, len(chunks))
     return LoadedIndex(
         index_dir, generation, manifest, documents, chunks, sentences, embeddings, sentence_vectors, store, lexical,
-        token_vectors, token_spans,
+        token_vectors, token_spans, token_bounds, SentenceWords.load(generation, len(sentences)),
     )

@@ -77,6 +77,7 @@ class Pipeline:
         wait: float = WRITER_WAIT_SECONDS,
         on_wait: Callable[[str], None] | None = None,
         reader: Path | str | None = None,
+        verify: bool = False,
     ) -> Pipeline:
         """Load the index for `sources`, building or updating it first when `build` is true
         and the sources changed since it was built.
@@ -90,8 +91,9 @@ class Pipeline:
         used as it is (IndexMissingError if none). `reader` answers through the trained
         reader: `"shipped"` for the one in the package, or a folder written by `qa
         train-reader`; None (the default) keeps the hand-tuned extractor, which still
-        answers better on the bench sets (README). Raises the typed errors of `qa.errors`;
-        never prints.
+        answers better on the bench sets (README). Opening checks the index files' sizes and
+        modification times; `verify` hashes them all (a build always does). Raises the typed
+        errors of `qa.errors`; never prints.
         """
         from qa.embedding import default_embedder
         from qa.errors import IndexLockedError, IndexMissingError
@@ -110,7 +112,7 @@ class Pipeline:
         index = None
         if not rebuild:
             try:
-                index = load_index(index_dir, embedder=embedder)
+                index = load_index(index_dir, embedder=embedder, verify=verify)
             except IndexMissingError:
                 if not build:
                     raise
@@ -139,7 +141,7 @@ class Pipeline:
                 log.info(notice)
             else:
                 if index is None or index.generation != _live_generation(index_dir):
-                    index = load_index(index_dir, embedder=embedder)
+                    index = load_index(index_dir, embedder=embedder, verify=verify)  # hashed as written
         warm_up = getattr(embedder, "warm_up", None)
         if warm_up:  # pay the model load here, not in the first question's latency
             warm_up()

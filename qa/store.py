@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -60,20 +61,28 @@ class FaissStore(VectorStore):
 
     @classmethod
     def build(cls, vectors: np.ndarray, *, hnsw_threshold: int) -> FaissStore:
+        vectors = np.asarray(vectors, dtype=np.float32)
+        return cls.build_from_blocks([vectors], len(vectors), vectors.shape[1], hnsw_threshold=hnsw_threshold)
+
+    @classmethod
+    def build_from_blocks(
+        cls, blocks: Iterable[np.ndarray], count: int, dim: int, *, hnsw_threshold: int
+    ) -> FaissStore:
+        """The store over `count` vectors given in blocks (a build streams them from disk;
+        FAISS keeps its own copy, so holding them all as well would double the memory)."""
         import faiss
 
         # faiss 1.15 raised this to 128000, which makes batched flat search ~12x slower.
         faiss.cvar.distance_compute_blas_threshold = 20
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        dim = vectors.shape[1]
-        if len(vectors) >= hnsw_threshold:
+        if count >= hnsw_threshold:
             index = faiss.IndexHNSWFlat(dim, cls.HNSW_M, faiss.METRIC_INNER_PRODUCT)
             index.hnsw.efConstruction = cls.HNSW_EF_CONSTRUCTION
             index.hnsw.efSearch = cls.HNSW_EF_SEARCH
         else:
             index = faiss.IndexFlatIP(dim)
-        if len(vectors):
-            index.add(vectors)
+        for block in blocks:
+            if len(block):
+                index.add(np.ascontiguousarray(block, dtype=np.float32))
         return cls(index)
 
     @classmethod

@@ -222,7 +222,7 @@ class BuildReport:
 class Progress:
     """A progress event from long work (index build, evaluation), for bars and status lines."""
 
-    stage: str  # "load", "model", "embed", "save", "eval", ...
+    stage: str  # "scan", "load", "chunk", "model", "embed", "save", "index", "eval", ...
     done: int
     total: int
     detail: str = ""

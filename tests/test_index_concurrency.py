@@ -137,12 +137,12 @@ def test_a_reader_whose_generation_is_replaced_under_it_reloads(small, fake_embe
     real_verify = mf.verify_artifacts
     calls = []
 
-    def replaced_meanwhile(generation, manifest, required):
+    def replaced_meanwhile(generation, manifest, required, **how):
         calls.append(generation.name)
         if len(calls) == 1:  # a writer publishes and removes this generation mid-load
             build_index(sources, index, embedder=FakeEmbedder())
             assert not generation.exists()
-        return real_verify(generation, manifest, required)
+        return real_verify(generation, manifest, required, **how)
 
     monkeypatch.setattr(mf, "verify_artifacts", replaced_meanwhile)
     loaded = load_index(index, embedder=fake_embedder)

@@ -156,7 +156,7 @@ def test_an_edited_sources_dir_is_refused_not_indexed(built, tmp_path, fake_embe
 @pytest.mark.parametrize("name", ["../../x", "/etc/hostname", "bm25/../../../x", "./documents.jsonl", ""])
 def test_artifact_paths_outside_the_generation_are_refused(built, fake_embedder, monkeypatch, name):
     _, index, generation = built
-    rewrite_manifest(index, generation, lambda m: m["artifacts"].update({name: {"bytes": 1, "sha256": "0" * 64}}))
+    rewrite_manifest(index, generation, lambda m: m["artifacts"].update({name: {"bytes": 1, "mtime_ns": 0, "sha256": "0" * 64}}))
     opened = []
     real = sha256_file
     monkeypatch.setattr("qa.manifest.sha256_file", lambda path: opened.append(Path(path)) or real(path))

@@ -83,6 +83,7 @@ def ask_command(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object in the predictions format."),
     alternatives: int = typer.Option(3, "-n", "--alternatives", min=0, max=20, help="How many alternative answers to show."),
     reader: Path = typer.Option(None, "--reader", help="Answer through the trained reader: `shipped` (the one in the package) or a folder written by `qa train-reader`. Default: the hand-tuned extractor."),
+    verify: bool = typer.Option(False, "--verify", help="Hash every file of the index before answering (opening checks sizes and modification times; builds hash everything)."),
 ) -> None:
     """Answer QUESTION verbatim from the sources, with file:line citations.
 
@@ -95,7 +96,9 @@ def ask_command(
 
     check_question(question)  # fail fast, before loading a model
     with progress_bar() as on_progress:
-        pipeline = Pipeline.open(index, sources=sources, progress=on_progress, on_wait=say_waiting, reader=reader)
+        pipeline = Pipeline.open(
+            index, sources=sources, progress=on_progress, on_wait=say_waiting, reader=reader, verify=verify
+        )
     if pipeline.notice:
         print(f"qa: note: {pipeline.notice}", file=sys.stderr)
     answer = pipeline.ask(question, alternatives=alternatives)

@@ -49,6 +49,7 @@ def eval_command(
     reader: Path | None = typer.Option(
         None, "--reader", help="Answer through the trained reader: `shipped` (the one in the package) or a folder written by `qa train-reader`. Default: the hand-tuned extractor."
     ),
+    verify: bool = typer.Option(False, "--verify", help="Hash every file of the index before answering (opening checks sizes and modification times; builds hash everything)."),
     calibrate: bool = typer.Option(
         False,
         "--calibrate",
@@ -70,7 +71,7 @@ def eval_command(
     qset = load_questions(questions)  # a bad file fails now, before the model loads
     sources_dir = resolve_sources(questions, sources)
     with _Bars() as bars:
-        pipeline = Pipeline.open(index, sources=sources_dir, progress=bars.update, reader=reader)
+        pipeline = Pipeline.open(index, sources=sources_dir, progress=bars.update, reader=reader, verify=verify)
         ev = evaluate(pipeline, qset, progress=bars.update, with_curve=bool(report or calibrate))
 
     calibrated = None

@@ -18,7 +18,16 @@ from rich.progress import (
 
 from qa.types import Progress
 
-STAGES = {"load": "reading files", "model": "loading the model", "embed": "embedding chunks", "save": "saving index", "eval": "answering"}
+STAGES = {
+    "scan": "finding files",
+    "load": "reading files",
+    "chunk": "chunking",
+    "model": "loading the model",
+    "embed": "embedding chunks",
+    "save": "writing vectors",
+    "index": "search indexes",
+    "eval": "answering",
+}
 
 
 @contextlib.contextmanager

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import platform
 import random
 import shutil
 import signal
@@ -32,6 +31,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from machine import cpu  # tests/benchmarks/machine.py (scripts run from their folder)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -55,16 +56,6 @@ def _writer(fake: bool, sources: Path, index_dir: Path, rebuild: bool) -> list[s
     if fake:
         return [sys.executable, "-c", FAKE_WRITER, str(ROOT), str(sources), str(index_dir), "rebuild" if rebuild else "update"]
     return [QA, "index", str(sources), "--index", str(index_dir)] + (["--rebuild"] if rebuild else [])
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return f"{line.split(':', 1)[1].strip()}, {os.cpu_count()} cores"
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def _change_sources(sources: Path, rng: random.Random, round_: int) -> None:
@@ -142,7 +133,7 @@ def main() -> int:
     started = time.monotonic()
     subprocess.run(_writer(args.fake_model, sources, index_dir, False), check=True, capture_output=True)
     full = time.monotonic() - started  # a build, model load included: the kill window
-    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {_cpu()}; one run of {writer} takes {full:.1f} s here")
+    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {cpu()}; one run of {writer} takes {full:.1f} s here")
 
     killed_running = finished = failures = orphans_seen = swaps = rounds = 0
     durations = [full]  # of runs that finished: the kill window follows the machine's pace

@@ -11,11 +11,13 @@ from qa.types import IndexStats, Progress
 from tui.literal import literal
 
 STAGES = {
+    "scan": "finding files",
     "load": "reading files",
     "model": "loading the model",
     "chunk": "chunking",
     "embed": "embedding",
     "save": "saving the index",
+    "index": "building search indexes",
 }
 
 

@@ -1,0 +1,126 @@
+"""Peak memory of a full `qa index` build of a folder.
+
+Run: `python tests/benchmarks/build_memory.py SOURCES [--index DIR] [--fake-model]`.
+Builds the index (`--rebuild`) in a subprocess, the real command with the bundled model,
+and prints the child's peak resident memory (getrusage RUSAGE_CHILDREN ru_maxrss), the
+chunks, sentences and files indexed, the wall time and the index's size on disk. The index
+goes to a temporary folder unless `--index` names one (kept, e.g. to measure opening it).
+
+`--fake-model` runs `build_index` with an embedder of the same output shape but no model
+(384-d random unit vectors: one per chunk, per sentence and per word piece of the model's
+own tokenizer), so the storage path's memory can be measured at 100k chunks on a machine
+where embedding them would take hours. Its peak lacks the model and torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from machine import cpu  # tests/benchmarks/machine.py (scripts run from their folder)
+
+QA = str(Path(sys.executable).parent / "qa")
+ROOT = Path(__file__).resolve().parents[2]
+
+FAKE_WRITER = """
+import sys
+from pathlib import Path
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from qa.embedding import Embedder, SentenceTransformerEmbedder, TokenVectors, _word_piece_tokenizer
+from qa.indexing import build_index
+
+
+class ShapedRandomEmbedder(Embedder):
+    model_id = "benchmark/shaped-random"
+    dim = SentenceTransformerEmbedder.dim
+    max_word_pieces = SentenceTransformerEmbedder.max_word_pieces
+    model_sha256 = {"random": "0" * 64}
+
+    def __init__(self):
+        self.rng = np.random.default_rng(0)
+
+    def _unit(self, n):
+        v = self.rng.standard_normal((n, self.dim)).astype(np.float32)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    def embed(self, texts, *, on_batch=None):
+        return self._unit(len(texts))
+
+    def count_word_pieces(self, text):
+        return len(_word_piece_tokenizer().encode(text, add_special_tokens=False).ids)
+
+    def embed_with_tokens(self, texts, spans, *, on_batch=None):
+        tokens = []
+        for batch in range(0, len(texts), 16):
+            for text in texts[batch : batch + 16]:
+                offsets = np.array(_word_piece_tokenizer().encode(text, add_special_tokens=False).offsets, np.int64)
+                tokens.append(TokenVectors(self._unit(len(offsets)), offsets.reshape(-1, 2)))
+            if on_batch:
+                on_batch(len(texts[batch : batch + 16]))
+        return self._unit(len(texts)), [self._unit(len(s)) for s in spans], tokens
+
+
+build_index(Path(sys.argv[2]), Path(sys.argv[3]), embedder=ShapedRandomEmbedder(), rebuild=True)
+"""
+
+
+def _size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def measure(sources: Path, index_dir: Path, fake: bool = False, code: Path = ROOT) -> dict:
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    command = (
+        [sys.executable, "-c", FAKE_WRITER, str(code), str(sources), str(index_dir)]
+        if fake
+        else [QA, "index", str(sources), "--index", str(index_dir), "--rebuild"]
+    )
+    started = time.perf_counter()
+    run = subprocess.run(command, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if run.returncode != 0:
+        sys.exit(f"qa index failed ({run.returncode}): {run.stderr.strip()[-2000:]}")
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
+    current = (index_dir / "CURRENT").read_text().split()[0]
+    manifest = json.loads((index_dir / current / "manifest.json").read_text())
+    chunks = manifest["counts"]["chunks"]
+    return {
+        "peak_rss_mb": peak_kb / 1024,
+        "chunks": chunks,
+        "sentences": manifest["counts"]["sentences"],
+        "files": manifest["counts"]["files"],
+        "seconds": seconds,
+        "index_mb": _size(index_dir / current) / 2**20,
+        "store": manifest["store"]["kind"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sources", type=Path)
+    parser.add_argument("--index", type=Path, help="where to build (default: a temporary folder)")
+    parser.add_argument("--fake-model", action="store_true", help="random vectors of the model's shape, no model")
+    parser.add_argument("--code", type=Path, default=ROOT, help="with --fake-model: the qa checkout to run (to compare)")
+    args = parser.parse_args()
+    print(f"machine: {platform.machine()}, {cpu()}, {time.strftime('%Y-%m-%d')}")
+    with tempfile.TemporaryDirectory(prefix="qa-build-memory-") as tmp:
+        index_dir = args.index or Path(tmp) / "index"
+        r = measure(args.sources, index_dir, fake=args.fake_model, code=args.code)
+    print(
+        f"{f'shaped random vectors, no model, code of {args.code}: ' if args.fake_model else ''}"
+        f"{args.sources}: {r['files']:,} files, {r['chunks']:,} chunks, {r['sentences']:,} sentences; "
+        f"peak RSS {r['peak_rss_mb']:,.0f} MB; {r['seconds']:,.0f} s; index {r['index_mb']:,.0f} MB ({r['store']})"
+    )
+
+
+if __name__ == "__main__":
+    main()
