@@ -291,11 +291,24 @@ class SentenceTransformerEmbedder(Embedder):
         # bf16 pays off on index batches; a lone question runs fp32, because oneDNN builds
         # bf16 kernels per input shape and a new question length would wait for that.
         bf16 = self.bf16 and len(batch) >= self.BF16_MIN_BATCH
-        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            out = model(dict(features))
+        layer_output: list = []
+        hook = None
+        if self.token_layer is not None:  # the token vectors of an earlier layer, same pass
+            bert = model[0].auto_model
+            module = bert.embeddings if self.token_layer == 0 else bert.encoder.layer[self.token_layer - 1]
+            hook = module.register_forward_hook(lambda _m, _i, out: layer_output.append(out))
+        try:
+            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                out = model(dict(features))
+        finally:
+            if hook is not None:
+                hook.remove()
+        tokens = out["token_embeddings"]
+        if layer_output:
+            tokens = layer_output[0][0] if isinstance(layer_output[0], tuple) else layer_output[0]
         return (
             out["sentence_embedding"].float().numpy(),
-            out["token_embeddings"].float(),
+            tokens.float(),
             features["attention_mask"],
             offsets,
         )
