@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qa.embedding import _unit_rows
+
 MAX_SEQUENCE = 256  # sentence-transformers' max_seq_length for this model (sentence_bert_config.json)
 
 # numpy dtype of each safetensors dtype this model uses
@@ -159,8 +161,3 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     erf = 1 - poly.astype(np.float32) * np.exp(-z * z)
     return x * np.float32(0.5) * (1 + np.copysign(erf, x))
 
-
-def _unit_rows(matrix: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (a zero row stays zero), as float32."""
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return (matrix / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
