@@ -95,11 +95,11 @@ class Pipeline:
         modification times; `verify` hashes them all (a build always does). Raises the typed
         errors of `qa.errors`; never prints.
         """
-        from qa.embedding import default_embedder
+        from qa.answer.retrieval import HybridRetriever
         from qa.errors import IndexLockedError, IndexMissingError
-        from qa.indexing import build_index, is_up_to_date, load_index
+        from qa.index.embedding import default_embedder
+        from qa.index.indexing import build_index, is_up_to_date, load_index
         from qa.reader.weights import open_reader
-        from qa.retrieval import HybridRetriever
 
         embedder = embedder or default_embedder()
         loaded_reader = None
@@ -182,7 +182,7 @@ class Pipeline:
 
     def ask(self, question: str, *, alternatives: int | None = None) -> Answer:
         """Answer `question` verbatim from the sources, or abstain with a reason."""
-        from qa.answering import answer_question
+        from qa.answer.answering import answer_question
         from qa.reader.answering import answer_with_reader
 
         started = time.perf_counter()
@@ -207,15 +207,15 @@ class Pipeline:
 def _recorded_sources(index_dir: Path) -> Path | None:
     """The sources folder the index was built from (its manifest checked against the hash
     in `CURRENT`, so an edited `sources_dir` is refused), None when there is no index."""
-    from qa.generations import read_current
-    from qa.manifest import read_manifest
+    from qa.index.generations import read_current
+    from qa.index.manifest import read_manifest
 
     current = read_current(index_dir)
     return Path(read_manifest(current.path, current.manifest_sha256)["sources_dir"]) if current else None
 
 
 def _live_generation(index_dir: Path) -> Path | None:
-    from qa.generations import current_generation
+    from qa.index.generations import current_generation
 
     return current_generation(index_dir)
 
@@ -223,7 +223,7 @@ def _live_generation(index_dir: Path) -> Path | None:
 class _BlasLimit:
     """One BLAS thread while a question is answered.
 
-    A question's matrix products are tiny (its encoding included: qa.question_encoder runs
+    A question's matrix products are tiny (its encoding included: qa.index.question_encoder runs
     on NumPy's BLAS), and BLAS worker threads that spin-wait after each of them take the
     cores from other work: on two cores, Super Bowl p95 went from 116 ms to 19 ms with one
     BLAS thread (tests/benchmarks/question_threads.py measures the encoder on one and two). The libraries are

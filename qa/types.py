@@ -43,7 +43,7 @@ class Document:
     kind: str = "text"  # "text", "markdown", "html" or "pdf"
     page_starts: tuple[int, ...] = ()
     # HTML: (text offset, line of the raw file) anchors, so a citation's line is the
-    # file's (qa/source_lines.py); empty when the text's own lines are the file's.
+    # file's (qa/ingest/source_lines.py); empty when the text's own lines are the file's.
     line_map: tuple[tuple[int, int], ...] = ()
 
     def page_at(self, offset: int) -> int | None:

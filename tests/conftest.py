@@ -20,7 +20,7 @@ SUPERBOWL_SOURCES = BENCH / "superbowl" / "sources"
 
 @pytest.fixture(scope="session")
 def real_embedder():
-    from qa.embedding import default_embedder
+    from qa.index.embedding import default_embedder
 
     embedder = default_embedder()
     embedder.warm_up()

@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 
-from qa.embedding import Embedder, TokenVectors
+from qa.index.embedding import Embedder, TokenVectors
 
 _WORD = re.compile(r"\w+|[^\w\s]")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from qa.answer_types import candidate_spans, question_focus, question_type
+from qa.answer.answer_types import candidate_spans, question_focus, question_type
 
 
 @pytest.mark.parametrize(

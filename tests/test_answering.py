@@ -13,11 +13,11 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import numpy as np
 
-from qa import late_interaction
-from qa.answer_types import Focus
-from qa.embedding import TokenVectors
+from qa.answer import late_interaction
+from qa.answer.answer_types import Focus
+from qa.answer.late_interaction import ChunkAlignment, QuestionTokens, question_tokens, span_alignments
 from qa.errors import QAError, QuestionError
-from qa.late_interaction import ChunkAlignment, QuestionTokens, question_tokens, span_alignments
+from qa.index.embedding import TokenVectors
 from qa.pipeline import Pipeline
 from qa.types import Answer
 from tests.conftest import BENCH, SEEDS, SUPERBOWL_SOURCES
@@ -272,7 +272,7 @@ def test_ask_aligns_question_tokens_with_the_stored_ones(tmp_path, monkeypatch):
         calls.append(row)
         return real(index, row, question)
 
-    monkeypatch.setattr("qa.answering.align_chunk", spy)
+    monkeypatch.setattr("qa.answer.answering.align_chunk", spy)
     with_tokens = Pipeline.open(tmp_path / "a", sources=tmp_path / "seeds", embedder=TokenFakeEmbedder())
     answer = with_tokens.ask("When will Russia withdraw from the International Space Station?")
     assert calls and set(calls) <= {p.row for p in answer.passages}

@@ -7,10 +7,10 @@ import re
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from qa.chunking import Chunker, count_tokens, split_sentences
 from qa.config import IndexSettings
-from qa.embedding import SentenceTransformerEmbedder
-from qa.sentences import sentence_spans
+from qa.index.embedding import SentenceTransformerEmbedder
+from qa.ingest.chunking import Chunker, count_tokens, split_sentences
+from qa.ingest.sentences import sentence_spans
 from qa.types import Span
 from tests.conftest import SEEDS, SUPERBOWL_SOURCES
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qa.answering import make_citation
-from qa.indexing import build_index, load_index
+from qa.answer.answering import make_citation
+from qa.index.indexing import build_index, load_index
 from tests.fakes import FakeEmbedder
 from tests.pdfs import make_pdf
 from tui.opening import open_target
@@ -68,14 +68,14 @@ def test_ctrl_o_on_an_html_citation_opens_the_raw_page_at_the_quote(tmp_path):
 def test_an_index_from_before_line_maps_gets_them_without_re_embedding(tmp_path):
     import json
 
-    from qa import generations
+    from qa.index import generations
 
     sources, _ = index_of(tmp_path, "page.html", PAGE.encode())
     documents = generations.current_generation(tmp_path / "idx") / "documents.jsonl"
     rows = [json.loads(line) for line in documents.read_text().splitlines()]
     assert all(row.pop("line_map") for row in rows)  # as an older qa wrote it
     documents.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    from qa.manifest import MANIFEST, artifact_entries, read_manifest, sha256_file, write_manifest
+    from qa.index.manifest import MANIFEST, artifact_entries, read_manifest, sha256_file, write_manifest
 
     generation = documents.parent
     manifest = read_manifest(generation, generations.read_current(tmp_path / "idx").manifest_sha256)

@@ -7,7 +7,7 @@ import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.cleaning import classify_blocks, content_spans
+from qa.ingest.cleaning import classify_blocks, content_spans
 from qa.types import Span
 from tests.conftest import SEEDS, SUPERBOWL_SOURCES
 
@@ -17,7 +17,7 @@ SUPER_BOWL = SUPERBOWL_SOURCES / "Super_Bowl_50.txt"
 
 
 def read(path) -> str:
-    return path.read_bytes().decode("utf-8-sig")  # as qa.loading decodes it
+    return path.read_bytes().decode("utf-8-sig")  # as qa.ingest.loading decodes it
 
 
 def covered(spans: list[Span], text: str, start: int, end: int) -> bool:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from qa import generations
 from qa.cli import app, main
+from qa.index import generations
 from tests.conftest import ROOT
 from tests.pdfs import make_pdf
 
@@ -266,14 +266,14 @@ def test_without_verbose_only_qa_records_are_shown(capsys):
 
     configure_logging(verbose=False)
     logging.getLogger("pypdf._cmap").warning("a library's warning")
-    logging.getLogger("qa.loading").warning("a qa warning")
-    logging.getLogger("qa.loading").info("a qa detail")
+    logging.getLogger("qa.ingest.loading").warning("a qa warning")
+    logging.getLogger("qa.ingest.loading").info("a qa detail")
     err = capsys.readouterr().err
-    assert err == "WARNING qa.loading: a qa warning\n"
+    assert err == "WARNING qa.ingest.loading: a qa warning\n"
     configure_logging(verbose=True)
     logging.getLogger("pypdf._cmap").warning("a library's warning")
-    logging.getLogger("qa.loading").info("a qa detail")
-    assert capsys.readouterr().err == "WARNING pypdf._cmap: a library's warning\nINFO qa.loading: a qa detail\n"
+    logging.getLogger("qa.ingest.loading").info("a qa detail")
+    assert capsys.readouterr().err == "WARNING pypdf._cmap: a library's warning\nINFO qa.ingest.loading: a qa detail\n"
     configure_logging(verbose=False)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qa.embedding import SentenceTransformerEmbedder, _pool_spans, bf16_supported
+from qa.index.embedding import SentenceTransformerEmbedder, _pool_spans, bf16_supported
 from tests.conftest import SUPERBOWL_SOURCES
 
 PARAGRAPHS = [p for p in (SUPERBOWL_SOURCES / "Super_Bowl_50.txt").read_text().split("\n\n") if p.strip()][:24]

@@ -8,10 +8,10 @@ import os
 
 import pytest
 
-from qa import indexing, manifest as mf
 from qa.errors import IndexCorruptError
-from qa.indexing import build_index, load_index
-from qa.lexical import terms
+from qa.index import indexing, manifest as mf
+from qa.index.indexing import build_index, load_index
+from qa.index.lexical import terms
 from qa.pipeline import Pipeline
 from tests.fakes import FakeEmbedder
 

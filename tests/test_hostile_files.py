@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from qa import indexing
-from qa.chunking import Chunker, count_tokens
-from qa.cleaning import content_spans
 from qa.config import IndexSettings
-from qa.embedding import SentenceTransformerEmbedder
-from qa.indexing import build_index
-from qa.loading import MAX_ATTRIBUTE_PAIRS, MAX_UNBROKEN_CHARS, FileSkipped, load_document
-from qa.sentences import MAX_RUN_CHARS, MAX_SENTENCE_CHARS, sentence_spans
+from qa.index import indexing
+from qa.index.embedding import SentenceTransformerEmbedder
+from qa.index.indexing import build_index
+from qa.ingest.chunking import Chunker, count_tokens
+from qa.ingest.cleaning import content_spans
+from qa.ingest.loading import MAX_ATTRIBUTE_PAIRS, MAX_UNBROKEN_CHARS, FileSkipped, load_document
+from qa.ingest.sentences import MAX_RUN_CHARS, MAX_SENTENCE_CHARS, sentence_spans
 from tests.test_loading import minimal_pdf
 
 _counter = SentenceTransformerEmbedder()  # counting word pieces needs no model weights

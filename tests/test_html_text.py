@@ -11,10 +11,10 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from qa.chunking import split_sentences
-from qa.cleaning import content_spans
-from qa.loading import FileSkipped, load_document
-from qa.source_lines import line_in_file
+from qa.ingest.chunking import split_sentences
+from qa.ingest.cleaning import content_spans
+from qa.ingest.loading import FileSkipped, load_document
+from qa.ingest.source_lines import line_in_file
 
 SPHINX = Path(__file__).parent / "data" / "sphinx"
 PAGE = "tutorial/interpreter.html"

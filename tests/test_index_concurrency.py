@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from qa import generations, manifest as mf
 from qa.errors import IndexLockedError
-from qa.indexing import build_index, load_index
+from qa.index import generations, manifest as mf
+from qa.index.indexing import build_index, load_index
 from qa.pipeline import Pipeline
 from tests.conftest import ROOT
 from tests.fakes import FakeEmbedder
@@ -154,7 +154,7 @@ WRITER = """
 import sys, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
-from qa.indexing import build_index
+from qa.index.indexing import build_index
 from tests.fakes import FakeEmbedder
 sources, index, stop = Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])
 embedder = FakeEmbedder()

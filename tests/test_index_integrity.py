@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import generations
 from qa.errors import IndexCorruptError, IndexIncompatibleError, ModelUnavailableError, QAError
-from qa.indexing import build_index, load_index
-from qa.manifest import MANIFEST, artifact_entries, sha256_file
+from qa.index import generations
+from qa.index.indexing import build_index, load_index
+from qa.index.manifest import MANIFEST, artifact_entries, sha256_file
 from tests.fakes import FakeEmbedder
 
 TEXT = "The Hubble telescope was launched in 1990 aboard Discovery.\n\nIts mirror is 2.4 m wide.\n"
@@ -159,7 +159,7 @@ def test_artifact_paths_outside_the_generation_are_refused(built, fake_embedder,
     rewrite_manifest(index, generation, lambda m: m["artifacts"].update({name: {"bytes": 1, "mtime_ns": 0, "sha256": "0" * 64}}))
     opened = []
     real = sha256_file
-    monkeypatch.setattr("qa.manifest.sha256_file", lambda path: opened.append(Path(path)) or real(path))
+    monkeypatch.setattr("qa.index.manifest.sha256_file", lambda path: opened.append(Path(path)) or real(path))
     with pytest.raises(IndexCorruptError, match="outside its folder"):
         load_index(index, embedder=fake_embedder)
     assert opened == []  # refused before any file was hashed
@@ -252,7 +252,7 @@ def test_an_index_built_with_other_model_files_is_refused(built, fake_embedder):
 
 
 def test_the_manifest_records_the_pinned_model_hashes(tmp_path):
-    from qa.embedding import MODEL_SHA256, SentenceTransformerEmbedder
+    from qa.index.embedding import MODEL_SHA256, SentenceTransformerEmbedder
 
     assert SentenceTransformerEmbedder.model_sha256 == MODEL_SHA256
     assert "model.safetensors" in MODEL_SHA256 and "tokenizer.json" in MODEL_SHA256
@@ -260,7 +260,7 @@ def test_the_manifest_records_the_pinned_model_hashes(tmp_path):
 
 @pytest.fixture
 def model_copy(tmp_path):
-    from qa.embedding import _package_model_path
+    from qa.index.embedding import _package_model_path
 
     target = tmp_path / "model"
     shutil.copytree(_package_model_path(), target)
@@ -268,14 +268,14 @@ def model_copy(tmp_path):
 
 
 def test_the_bundled_model_files_match_their_pins():
-    from qa.embedding import _package_model_path, verify_model_files
+    from qa.index.embedding import _package_model_path, verify_model_files
 
     verify_model_files(_package_model_path())  # raises on any mismatch
 
 
 def _load_error(model_copy, monkeypatch) -> ModelUnavailableError:
     """The error of loading the model from `model_copy` (the verified path is not cached)."""
-    from qa import embedding
+    from qa.index import embedding
 
     monkeypatch.setattr(embedding, "_package_model_path", lambda: str(model_copy))
     embedding._verified_model_path.cache_clear()
@@ -332,7 +332,7 @@ def test_manifest_lists_every_artifact_with_its_hash(built):
 def test_a_model_that_fails_to_load_past_the_hashes_is_a_clear_error(model_copy, monkeypatch):
     """The wrapper behind the pins: with no pins, a truncated safetensors header still
     gives a typed one-line error, not a traceback."""
-    from qa import embedding
+    from qa.index import embedding
 
     with open(model_copy / "model.safetensors", "r+b") as f:
         f.truncate(100)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from qa.indexing import build_index, load_index
+from qa.index.indexing import build_index, load_index
 from tests.fakes import FakeEmbedder
 
 WINDOW = 254

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import generations, indexing
+from qa.index import generations, indexing
 from qa.errors import IndexCorruptError, IndexIncompatibleError, IndexLockedError, IndexMissingError, SourcesError
-from qa.indexing import build_index, load_index
+from qa.index.indexing import build_index, load_index
 from qa.config import IndexSettings
-from qa.manifest import FORMAT_VERSION, MANIFEST, artifact_entries, sha256_file
+from qa.index.manifest import FORMAT_VERSION, MANIFEST, artifact_entries, sha256_file
 from tests.conftest import SEEDS
 from tests.fakes import _WORD, FakeEmbedder, TokenFakeEmbedder
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from qa.config import IndexSettings
-from qa.embedding import SentenceTransformerEmbedder
-from qa.ingest_pool import MIN_FILES_PER_WORKER, WordPieceCounter, prepare_files, word_piece_counter
-from qa.loading import load_document
+from qa.index.embedding import SentenceTransformerEmbedder
+from qa.ingest.ingest_pool import MIN_FILES_PER_WORKER, WordPieceCounter, prepare_files, word_piece_counter
+from qa.ingest.loading import load_document
 
 SPHINX_PAGE = Path(__file__).parent / "data" / "sphinx" / "tutorial" / "interpreter.html"
 SUPER_BOWL = Path(__file__).parent / "data" / "bench" / "superbowl" / "sources" / "Super_Bowl_50.txt"

@@ -10,7 +10,7 @@ import pytest
 from bm25s.stopwords import STOPWORDS_EN
 
 from qa.errors import IndexCorruptError
-from qa.lexical import BM25_DIR, STOP_WORDS, LexicalIndex, terms, tokenize
+from qa.index.lexical import BM25_DIR, STOP_WORDS, LexicalIndex, terms, tokenize
 from tests.conftest import SUPERBOWL_SOURCES
 
 PARAGRAPHS = [p for p in (SUPERBOWL_SOURCES / "Super_Bowl_50.txt").read_text().split("\n\n") if p.strip()]

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qa.errors import SourcesError
-from qa.loading import (
+from qa.ingest.loading import (
     PAGE_SEPARATOR,
     FileInfo,
     FileSkipped,
@@ -235,7 +235,7 @@ def test_unreadable_entries_are_skipped(tmp_path, monkeypatch):
             raise PermissionError(13, "Permission denied", str(path))
         return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr("qa.loading.open", guarded_open, raising=False)
+    monkeypatch.setattr("qa.ingest.loading.open", guarded_open, raising=False)
     documents, skipped = load_sources(tmp_path)
     assert [d.source for d in documents] == ["good.txt"]
     why = reasons(skipped)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from qa.npy_stream import NpyAppender, NpyRows
+from qa.index.npy_stream import NpyAppender, NpyRows
 
 
 @settings(max_examples=30, deadline=None)

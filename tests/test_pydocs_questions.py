@@ -13,7 +13,7 @@ import tarfile
 from pathlib import Path
 
 from qa.evaluation.questions import load_questions, verify_offsets
-from qa.loading import load_document
+from qa.ingest.loading import load_document
 
 PYDOCS = Path(__file__).parent / "data" / "pydocs"
 

@@ -10,8 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-from qa.embedding import SentenceTransformerEmbedder, _model_path
-from qa.question_encoder import NumpyMiniLM, load_safetensors
+from qa.index.embedding import SentenceTransformerEmbedder, _model_path
+from qa.index.question_encoder import NumpyMiniLM, load_safetensors
 from tests.conftest import BENCH, ROOT, SEEDS
 
 QUESTIONS = [
@@ -121,7 +121,7 @@ def test_weights_are_memory_mapped_views_equal_to_safetensors():
 
 def test_a_question_is_answered_without_torch_scipy_or_bm25s(tmp_path):
     """A fresh process opens a built index and answers: none of the heavy libraries load."""
-    from qa.indexing import build_index
+    from qa.index.indexing import build_index
 
     build_index(SEEDS, tmp_path / "idx", embedder=SentenceTransformerEmbedder())
     probe = (

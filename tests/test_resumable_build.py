@@ -1,5 +1,5 @@
 """An interrupted build resumes from the shards it saved, and ends with the very arrays of
-an uninterrupted build (qa/embedding_shards.py)."""
+an uninterrupted build (qa/index/embedding_shards.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import embedding_shards, generations
-from qa.embedding import Embedder
-from qa.indexing import build_index, load_index
+from qa.index import embedding_shards, generations
+from qa.index.embedding import Embedder
+from qa.index.indexing import build_index, load_index
 from tests.conftest import ROOT
 from tests.fakes import TokenFakeEmbedder
 
@@ -112,8 +112,8 @@ KILLED_WRITER = """
 import os, signal, sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
-from qa import embedding_shards
-from qa.indexing import build_index
+from qa.index import embedding_shards
+from qa.index.indexing import build_index
 from tests.fakes import TokenFakeEmbedder
 embedding_shards.SHARD_CHUNKS = int(sys.argv[4])
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.indexing import build_index, load_index
-from qa.retrieval import HybridRetriever
+from qa.answer.retrieval import HybridRetriever
+from qa.index.indexing import build_index, load_index
 
 PARAGRAPHS = [
     "The lighthouse keeper lit the lamp every evening. The tower stood on a granite rock.",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qa.store import FaissStore, Hit
+from qa.index.store import FaissStore, Hit
 
 
 def unit(rows: int, dim: int = 32, seed: int = 0) -> np.ndarray:

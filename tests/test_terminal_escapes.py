@@ -105,7 +105,7 @@ def test_log_lines_under_verbose_write_no_escape(capsys):
 
     configure_logging(verbose=True)  # -v: qa's and libraries' INFO lines reach stderr
     try:
-        logging.getLogger("qa.indexing").warning("skipped %s", f"log{OSC_0}{RLO}.txt")
+        logging.getLogger("qa.index.indexing").warning("skipped %s", f"log{OSC_0}{RLO}.txt")
         logging.getLogger("pypdf").info("while reading: %s", HOSTILE)
         written = capsys.readouterr().err
     finally:

@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 
-from qa import manifest
-from qa.embedding import _package_model_path, verify_model_files
 from qa.errors import ModelUnavailableError
+from qa.index import manifest
+from qa.index.embedding import _package_model_path, verify_model_files
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def test_a_file_changed_after_the_check_is_hashed_again_and_refused(model_copy, 
 
 
 def test_new_pins_are_checked_in_full(model_copy, hashed):
-    from qa.embedding import MODEL_SHA256
+    from qa.index.embedding import MODEL_SHA256
 
     verify_model_files(str(model_copy))
     hashed.clear()

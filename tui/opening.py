@@ -1,6 +1,6 @@
 """What ctrl+o opens for a citation, so that the editor lands on the quote.
 
-A citation's line is the file's line (for HTML, the raw page's: see qa/source_lines.py),
+A citation's line is the file's line (for HTML, the raw page's: see qa/ingest/source_lines.py),
 so text, Markdown and HTML files open as they are. A PDF is not text an editor can show:
 the text qa extracted from it (the text its lines count) opens instead, in a file whose
 name says what it is.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa.loading import KINDS
+from qa.ingest.loading import KINDS
 from qa.types import Citation
 
 

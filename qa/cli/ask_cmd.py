@@ -9,9 +9,9 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from qa.answer.quoting import quotation_marks
 from qa.cli import app
 from qa.literal import literal
-from qa.quoting import quotation_marks
 from qa.types import Answer, Candidate, Citation
 
 
@@ -89,10 +89,10 @@ def ask_command(
 
     The index is built or updated first when it is missing or stale.
     """
+    from qa.answer.predictions import dumps_prediction
     from qa.cli.index_cmd import say_waiting
     from qa.cli.progress import progress_bar
     from qa.pipeline import Pipeline, check_question
-    from qa.predictions import dumps_prediction
 
     check_question(question)  # fail fast, before loading a model
     with progress_bar() as on_progress:

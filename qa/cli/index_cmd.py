@@ -67,8 +67,8 @@ def index_command(
 ) -> None:
     """Build or update the index of SOURCES; only new or changed files are embedded."""
     from qa.cli.progress import progress_bar
-    from qa.embedding import default_embedder
-    from qa.indexing import build_index
+    from qa.index.embedding import default_embedder
+    from qa.index.indexing import build_index
     from qa.config import default_sources
     from qa.pipeline import default_index_dir
 

@@ -41,7 +41,7 @@ def train_reader_cmd(
 ) -> None:
     """Train the reader that picks answer spans and says when the sources don't answer."""
     from qa.cli.progress import progress_bar
-    from qa.embedding import bf16_supported
+    from qa.index.embedding import bf16_supported
     from qa.reader.run import train_reader
     from qa.reader.training import TrainSettings
 

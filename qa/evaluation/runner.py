@@ -4,7 +4,7 @@ Works with anything that has the `Pipeline` surface used here (`ask`, `document_
 `settings`, `sources_dir`), so plumbing tests can pass a fake. Ctrl-C (KeyboardInterrupt)
 stops the run between questions and keeps what is done, marked partial.
 
-The predictions file is the README's format, written by `qa.predictions` (the same lines
+The predictions file is the README's format, written by `qa.answer.predictions` (the same lines
 as `qa ask --json`), one line per question in file order. Everything in it is
 deterministic except `latency_ms`, which is measured and belongs to the format.
 """
@@ -18,12 +18,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from qa.answer.predictions import to_prediction
 from qa.config import AskSettings
 from qa.errors import QAError, QuestionError
 from qa.evaluation.calibration import CurvePoint, sweep
 from qa.evaluation.metrics import Metrics, QuestionResult, aggregate, score_question
 from qa.evaluation.questions import Question, QuestionSet
-from qa.predictions import to_prediction
 from qa.types import Answer, Progress
 
 log = logging.getLogger(__name__)

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.config import AskSettings
-from qa.embedding import TokenVectors
-from qa.lexical import terms
+from qa.index.embedding import TokenVectors
+from qa.index.lexical import terms
 from qa.reader.decoding import best_spans
 from qa.reader.matching import match_features, question_words
-from qa.answering import _QUESTION_FORM_WORDS, _WORD, conclude, make_citation
+from qa.answer.answering import _QUESTION_FORM_WORDS, _WORD, conclude, make_citation
 from qa.types import Answer, Candidate, Citation, Passage
 
 _FORM_WORDS = frozenset(_QUESTION_FORM_WORDS.split())

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.chunking import Chunker
 from qa.config import IndexSettings
-from qa.manifest import sha256_file as file_sha256  # noqa: F401 (re-exported: training stamps its input)
+from qa.index.manifest import sha256_file as file_sha256  # noqa: F401 (re-exported: training stamps its input)
+from qa.ingest.chunking import Chunker
 from qa.reader.squad import SquadParagraph
 from qa.types import Span
 
@@ -91,7 +91,7 @@ def extract_features(
     if stamp_file.exists() and json.loads(stamp_file.read_text()) == stamp:
         return load_features(folder)
     if embedder is None:
-        from qa.embedding import SentenceTransformerEmbedder
+        from qa.index.embedding import SentenceTransformerEmbedder
 
         embedder = SentenceTransformerEmbedder(batch_size=32)
     meta = np.array(chunk_paragraphs(paragraphs, embedder), np.int64).reshape(-1, 3)

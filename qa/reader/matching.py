@@ -11,7 +11,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from qa.lexical import terms
+from qa.index.lexical import terms
 
 _WORD = re.compile(r"\w+")
 N_MATCH_FEATURES = 2

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.errors import QAError
-from qa.manifest import sha256_file
+from qa.index.manifest import sha256_file
 from qa.reader.model_config import ReaderConfig
 
 WEIGHTS_FILE = "reader.safetensors"

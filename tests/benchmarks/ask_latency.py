@@ -35,11 +35,11 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def _torch_question_embedder():
-    """The embedder as it encoded questions before qa.question_encoder: torch, one thread."""
+    """The embedder as it encoded questions before qa.index.question_encoder: torch, one thread."""
     import numpy as np
     import torch
 
-    from qa.embedding import SentenceTransformerEmbedder, TokenVectors, _unit_rows
+    from qa.index.embedding import SentenceTransformerEmbedder, TokenVectors, _unit_rows
 
     class TorchQuestions(SentenceTransformerEmbedder):
         def warm_up(self):

@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def main() -> None:
-    from qa.embedding import SentenceTransformerEmbedder, bf16_supported
-    from qa.indexing import build_index, load_index
+    from qa.index.embedding import SentenceTransformerEmbedder, bf16_supported
+    from qa.index.indexing import build_index, load_index
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=Path("/work/shared/bench"))

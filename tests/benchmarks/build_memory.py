@@ -35,8 +35,8 @@ import sys
 from pathlib import Path
 import numpy as np
 sys.path.insert(0, sys.argv[1])
-from qa.embedding import Embedder, SentenceTransformerEmbedder, TokenVectors, _word_piece_tokenizer
-from qa.indexing import build_index
+from qa.index.embedding import Embedder, SentenceTransformerEmbedder, TokenVectors, _word_piece_tokenizer
+from qa.index.indexing import build_index
 
 
 class ShapedRandomEmbedder(Embedder):

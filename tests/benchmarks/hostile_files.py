@@ -45,9 +45,9 @@ def main() -> None:
     parser.add_argument("--limit", type=float, default=60.0, help="seconds allowed per file")
     args = parser.parse_args()
 
-    from qa.embedding import default_embedder
     from qa.errors import SourcesError
-    from qa.indexing import build_index
+    from qa.index.embedding import default_embedder
+    from qa.index.indexing import build_index
 
     embedder = default_embedder()
     embedder.warm_up()

@@ -34,8 +34,8 @@ def main() -> None:
     import torch
     from sentence_transformers import SentenceTransformer
 
-    from qa.embedding import SentenceTransformerEmbedder, _model_path
-    from qa.indexing import build_index, load_index
+    from qa.index.embedding import SentenceTransformerEmbedder, _model_path
+    from qa.index.indexing import build_index, load_index
 
     embedder = SentenceTransformerEmbedder()
     embedder.warm_up()

@@ -2,7 +2,7 @@
 
 Run: `python tests/benchmarks/ingest_throughput.py [FOLDER] [--workers 2 1] [--rounds 2]`.
 FOLDER defaults to the Python docs HTML (`apt-get install python3.11-doc`). Runs exactly
-what `qa index` runs before embedding (`qa.ingest_pool.prepare_files` over every file the
+what `qa index` runs before embedding (`qa.ingest.ingest_pool.prepare_files` over every file the
 scan finds, with the bundled model's word-piece counter) once per worker count per round,
 the worker counts interleaved so that a change in the machine's load hits each alike, and
 prints files/s over all files scanned and over the pages that gave chunks, the chunks, and
@@ -31,9 +31,9 @@ def _cpu_seconds() -> float:
 
 def run_once(folder: Path, workers: int) -> dict:
     from qa.config import IndexSettings
-    from qa.embedding import SentenceTransformerEmbedder
-    from qa.ingest_pool import prepare_files, word_piece_counter
-    from qa.loading import load_document, scan_sources
+    from qa.index.embedding import SentenceTransformerEmbedder
+    from qa.ingest.ingest_pool import prepare_files, word_piece_counter
+    from qa.ingest.loading import load_document, scan_sources
 
     embedder = SentenceTransformerEmbedder()
     started, cpu = time.perf_counter(), _cpu_seconds()
@@ -61,7 +61,7 @@ def main() -> None:
     args = parser.parse_args()
 
     # The model's files are hashed once, before any timing.
-    from qa.embedding import _model_path
+    from qa.index.embedding import _model_path
 
     _model_path()
     print(f"folder: {args.folder}  cores: {os.cpu_count()}  load average: {os.getloadavg()[0]:.1f}")

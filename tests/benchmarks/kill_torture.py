@@ -46,7 +46,7 @@ FAKE_WRITER = """
 import sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
-from qa.indexing import build_index
+from qa.index.indexing import build_index
 from tests.fakes import FakeEmbedder
 build_index(Path(sys.argv[2]), Path(sys.argv[3]), embedder=FakeEmbedder(), rebuild=sys.argv[4] == "rebuild")
 """
@@ -75,7 +75,7 @@ def _change_sources(sources: Path, rng: random.Random, round_: int) -> None:
 
 def _check(index_dir: Path, embedder, must_answer: bool) -> tuple[list[str], str]:
     """Problems found in the index (empty when it is sound), and its generation name."""
-    from qa.indexing import load_index
+    from qa.index.indexing import load_index
     from qa.pipeline import Pipeline
 
     problems = []
@@ -109,8 +109,8 @@ def _check(index_dir: Path, embedder, must_answer: bool) -> tuple[list[str], str
 
 
 def main() -> int:
-    from qa.embedding import default_embedder
-    from qa.generations import PREFIX, current_generation
+    from qa.index.embedding import default_embedder
+    from qa.index.generations import PREFIX, current_generation
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--kills", type=int, default=40)

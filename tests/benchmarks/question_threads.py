@@ -1,4 +1,4 @@
-"""Question encoding (NumPy, qa.question_encoder) on one BLAS thread against two.
+"""Question encoding (NumPy, qa.index.question_encoder) on one BLAS thread against two.
 
 Encodes the Super Bowl questions, switching the BLAS thread count question by question
 (which goes first alternates), and prints p50/p95 of each and their ratio. `Pipeline.ask`
@@ -24,7 +24,7 @@ QUESTIONS = ROOT / "tests" / "data" / "bench" / "superbowl" / "questions.jsonl"
 
 
 def main() -> None:
-    from qa.embedding import SentenceTransformerEmbedder
+    from qa.index.embedding import SentenceTransformerEmbedder
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--questions", type=int, default=400)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.store import FaissStore
+from qa.index.store import FaissStore
 
 
 def unit(rows: int, rng) -> np.ndarray:
@@ -64,7 +64,7 @@ class _IvfStore(FaissStore):
 
 
 def real_vectors(index_dir, grow_to: int | None, rng) -> tuple[np.ndarray, np.ndarray]:
-    from qa.generations import current_generation
+    from qa.index.generations import current_generation
 
     generation = current_generation(index_dir)
     vectors = np.load(generation / "embeddings.npy")

@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widget import Widget
 
-from qa.quoting import quotation_marks
+from qa.answer.quoting import quotation_marks
 from qa.types import Candidate
 from tui.exchange import Exchange
 from tui.literal import literal

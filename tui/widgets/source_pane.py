@@ -10,7 +10,7 @@ from textual.containers import Vertical
 from textual.widgets import Static, TextArea
 from textual.widgets.text_area import Selection
 
-from qa.loading import KINDS
+from qa.ingest.loading import KINDS
 from tui.exchange import Cited
 from tui.literal import literal
 

@@ -4,7 +4,7 @@
 
 HTML_ROOT defaults to /usr/share/doc/python3.11/html (Debian's python3.11-doc
 3.11.2-6+deb12u8: `apt-get install python3.11-doc`). Each gold answer is located inside a
-context phrase that occurs once in the page's text as `qa.loading` extracts it, so the
+context phrase that occurs once in the page's text as `qa.ingest.loading` extracts it, so the
 offsets are those `qa eval` checks (`text[start:end] == answer`); rerun this script when
 the HTML reading changes, and `tests/test_pydocs_questions.py` says when that is needed.
 """
@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from qa.loading import load_document
+from qa.ingest.loading import load_document
 
 HERE = Path(__file__).parent
 DEFAULT_ROOT = Path("/usr/share/doc/python3.11/html")

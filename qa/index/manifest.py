@@ -24,7 +24,7 @@ from qa.errors import IndexCorruptError, IndexIncompatibleError
 from qa.schema import Hex64, Integer, ListOf, MapOf, Obj, SchemaError, validate
 
 # 2: token vectors. 3: the manifest's sha256 in CURRENT, the model files' sha256, the size
-# and mtime of skipped files. 4: the sentences' words and IDF (qa/lexical.py), the mtime of
+# and mtime of skipped files. 4: the sentences' words and IDF (qa/index/lexical.py), the mtime of
 # every artifact (checked on open instead of hashing everything).
 FORMAT_VERSION = 4
 MANIFEST = "manifest.json"

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
-from qa.chunking import Chunker, TokenCounter
-from qa.cleaning import content_spans
 from qa.config import IndexSettings
-from qa.loading import FileSkipped
+from qa.ingest.chunking import Chunker, TokenCounter
+from qa.ingest.cleaning import content_spans
+from qa.ingest.loading import FileSkipped
 from qa.types import Chunk, Document, Sentence, Skipped
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ class WordPieceCounter:
 
 def word_piece_counter(embedder) -> TokenCounter:
     """`embedder.count_word_pieces`, as a `WordPieceCounter` for the bundled model."""
-    from qa import embedding
+    from qa.index import embedding
 
     if type(embedder).count_word_pieces is embedding.SentenceTransformerEmbedder.count_word_pieces:
         return WordPieceCounter(os.path.join(embedding._model_path(), "tokenizer.json"))

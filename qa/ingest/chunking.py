@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 
 from qa.config import TIKTOKEN_ENCODING, IndexSettings
-from qa.sentences import sentence_spans
+from qa.ingest.sentences import sentence_spans
 from qa.types import Chunk, Sentence, Span
 
 TokenCounter = Callable[[str], int]

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.answer_types import Focus
-from qa.embedding import TokenVectors
+from qa.answer.answer_types import Focus
+from qa.index.embedding import TokenVectors
 
 SPAN_REACH = 3.0  # token distance at which a match next to a span counts half
 INSIDE_PENALTY = 0.5  # a span aligned with the question's own words is rarely its answer

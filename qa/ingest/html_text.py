@@ -13,7 +13,7 @@ trafilatura finds the main content. Before it reads the page, three things a bro
   comparison with other extractors (the choice of main content is already made), which
   is most of its time on large reference pages.
 
-The text is built, not cut from the file: offsets point into it, and `qa.source_lines`
+The text is built, not cut from the file: offsets point into it, and `qa.ingest.source_lines`
 maps them back to the lines of the file.
 """
 

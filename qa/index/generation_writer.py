@@ -2,7 +2,7 @@
 
 Each source contributes a `FilePart`: its document, sentences and chunks, and where its
 vectors already are (rows of the previous generation, or of the shards just embedded).
-The vector files are written a block of rows at a time (qa/npy_stream.py), so peak memory
+The vector files are written a block of rows at a time (qa/index/npy_stream.py), so peak memory
 does not grow with the token vectors, which are ~90% of an index. The vector search
 structure is built from the written embeddings, also in blocks.
 """
@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.npy_stream import NpyAppender, NpyRows
-from qa.store import FaissStore
+from qa.index.npy_stream import NpyAppender, NpyRows
+from qa.index.store import FaissStore
+from qa.index.vector_run import EMBEDDINGS, SENTENCE_VECTORS, TOKEN_SPANS, TOKEN_VECTORS, VectorRun
 from qa.types import Chunk, Document, Sentence
-from qa.vector_run import EMBEDDINGS, SENTENCE_VECTORS, TOKEN_SPANS, TOKEN_VECTORS, VectorRun
 
 DOCUMENTS = "documents.jsonl"
 CHUNKS = "chunks.npy"

@@ -120,10 +120,10 @@ def verify_model_files(folder: str, pinned: dict[str, str] = MODEL_SHA256) -> No
     """Raise ModelUnavailableError unless every pinned file in `folder` has its sha256.
 
     Hashing costs 0.15-0.35 s (90 MB of weights), so it is skipped when the files are, to
-    the inode and ctime, as the last check that passed left them (qa.verified_stamp).
+    the inode and ctime, as the last check that passed left them (qa.index.verified_stamp).
     """
-    from qa import verified_stamp
-    from qa.manifest import sha256_file
+    from qa.index import verified_stamp
+    from qa.index.manifest import sha256_file
 
     try:
         before = verified_stamp.status(folder, pinned)
@@ -256,10 +256,10 @@ class SentenceTransformerEmbedder(Embedder):
         self.embed_query("warm up")
 
     def _questions(self):
-        """The torch-free encoder of `embed_query` (qa.question_encoder), loaded once."""
+        """The torch-free encoder of `embed_query` (qa.index.question_encoder), loaded once."""
         with self._lock:
             if self._question_encoder is None:
-                from qa.question_encoder import NumpyMiniLM
+                from qa.index.question_encoder import NumpyMiniLM
 
                 try:
                     self._question_encoder = NumpyMiniLM(_model_path(), token_layer=self.token_layer)
@@ -360,7 +360,7 @@ class SentenceTransformerEmbedder(Embedder):
         return vectors, span_vectors, token_vectors
 
     def embed_query(self, text):
-        """The question through the NumPy forward pass (qa.question_encoder): the same
+        """The question through the NumPy forward pass (qa.index.question_encoder): the same
         vectors as the torch model (tested), without importing torch. Its matrix products
         run on the calling thread's BLAS setting: `Pipeline.ask` holds BLAS to one thread."""
         encoded = self._questions().encode(text)

@@ -7,7 +7,7 @@ Offsets everywhere in `qa` point into `Document.text`, so this module fixes what
   keeps its `\\r\\n`, so offsets match any reader that decodes the same bytes.
 - `.html` / `.htm`: the main content found by trafilatura, one paragraph per blank-line
   separated block (the page's menus and footers mostly never reach the text; soft line
-  wraps inside a paragraph are spaces; qa/html_text.py).
+  wraps inside a paragraph are spaces; qa/ingest/html_text.py).
 - `.pdf`: the text pypdf extracts from each page, pages joined by `PAGE_SEPARATOR`;
   `Document.page_starts` records where each page begins so citations can name the page.
 
@@ -205,7 +205,7 @@ def load_document(
             " break: not prose to quote from (minified code or encoded data?)"
         )
     if kind == "html":
-        from qa.source_lines import html_line_map
+        from qa.ingest.source_lines import html_line_map
 
         line_map = html_line_map(data, text)
     return Document(
@@ -355,12 +355,12 @@ def _attribute_pairs(data: bytes) -> int:
 
 
 def _html_text(data: bytes, skip) -> str:
-    """The page's main content (qa/html_text.py), paragraphs separated by blank lines.
+    """The page's main content (qa/ingest/html_text.py), paragraphs separated by blank lines.
 
     trafilatura puts one paragraph per line; a blank line between them gives the chunker the
     same paragraph boundaries as plain-text sources. List items and table rows stay together.
     """
-    from qa.html_text import NotContent, main_text
+    from qa.ingest.html_text import NotContent, main_text
 
     if (pairs := _attribute_pairs(data)) > MAX_ATTRIBUTE_PAIRS:
         raise skip(

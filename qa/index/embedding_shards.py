@@ -2,7 +2,7 @@
 
 A build embeds its new chunks, in the order they will be written, cut into shards of
 SHARD_CHUNKS. Each finished shard is saved at once in `<index>/building/<key>/` (the
-vector files of qa/vector_run.py and `shard.json` with their sizes and sha256), where
+vector files of qa/index/vector_run.py and `shard.json` with their sizes and sha256), where
 `key` is the sha256 of everything that decides those vectors: the model (id, files,
 encoder settings), the chunking settings, and each chunk's offset, text and sentence
 spans. The folder appears by rename only once complete, so a kill leaves either a whole
@@ -25,11 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from qa import manifest as mf
 from qa.config import IndexSettings
-from qa.embedding import Embedder
+from qa.index import manifest as mf
+from qa.index.embedding import Embedder
+from qa.index.vector_run import EMBEDDINGS, SENTENCE_VECTORS, TOKEN_SPANS, TOKEN_VECTORS, VECTOR_FILES
 from qa.types import Chunk
-from qa.vector_run import EMBEDDINGS, SENTENCE_VECTORS, TOKEN_SPANS, TOKEN_VECTORS, VECTOR_FILES
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
 """A saved index in memory: what retrieval and answering read, and how it is loaded.
 
 Loading checks the manifest against the running model and settings and every file against
-its recorded hash (qa/manifest.py), then holds the documents, chunks, sentences and BM25
-in memory and memory-maps the vectors. Building and updating an index is qa/indexing.py.
+its recorded hash (qa/index/manifest.py), then holds the documents, chunks, sentences and BM25
+in memory and memory-maps the vectors. Building and updating an index is qa/index/indexing.py.
 
 Loading takes no lock: a writer may publish a new generation and delete the one being
 read at any moment. What is not read into memory is mapped, and a mapped file stays
@@ -19,17 +19,17 @@ from pathlib import Path
 
 import numpy as np
 
-from qa import generations, manifest as mf
 from qa.config import IndexSettings
-from qa.embedding import Embedder
 from qa.errors import IndexBusyError, IndexCorruptError, IndexIncompatibleError, IndexMissingError
-from qa.generation_writer import CHUNKS, DOCUMENTS, SENTENCES
-from qa.lexical import SENTENCE_WORD_FILES, LexicalIndex, SentenceWords
-from qa.npy_stream import NpyRows
-from qa.source_lines import line_in_file
-from qa.store import FAISS_FILE, FaissStore, VectorStore
+from qa.index import generations, manifest as mf
+from qa.index.embedding import Embedder
+from qa.index.generation_writer import CHUNKS, DOCUMENTS, SENTENCES
+from qa.index.lexical import SENTENCE_WORD_FILES, LexicalIndex, SentenceWords
+from qa.index.npy_stream import NpyRows
+from qa.index.store import FAISS_FILE, FaissStore, VectorStore
+from qa.index.vector_run import EMBEDDINGS, SENTENCE_VECTORS, TOKEN_SPANS, TOKEN_VECTORS
+from qa.ingest.source_lines import line_in_file
 from qa.types import Chunk, Document, IndexStats, Sentence
-from qa.vector_run import EMBEDDINGS, SENTENCE_VECTORS, TOKEN_SPANS, TOKEN_VECTORS
 
 # Every generation has these; the manifest must list them (and every other file present).
 REQUIRED = (
@@ -236,7 +236,7 @@ def load_index(
     """Load the live generation of `index_dir`, checking it was built by this setup.
 
     `verify` hashes every file against the manifest; without it files whose size and
-    mtime are as recorded are trusted (qa/manifest.py, `verify_artifacts`).
+    mtime are as recorded are trusted (qa/index/manifest.py, `verify_artifacts`).
 
     Lock-free. When the generation being read is replaced and removed by a writer meanwhile
     (its files vanish, or `CURRENT` moved on), the load starts again on the new one, so a

@@ -6,7 +6,7 @@ No trained reader model is available offline, so the answer is found in three st
    with the question's words, the score of its passage relative to the best one,
    whether it holds a span of the asked-for type (who, when, how many...), and, when the
    index stores token vectors, the late-interaction MaxSim of the question's tokens
-   (qa/late_interaction.py), which catches paraphrases;
+   (qa/answer/late_interaction.py), which catches paraphrases;
 2. in the best sentences, candidate spans of that type are scored by their distance to
    the words the question and sentence share and by where the question's tokens align
    (the question's own words are never the answer, but the noun naming the kind of
@@ -27,11 +27,11 @@ from functools import lru_cache
 
 import numpy as np
 
-from qa.answer_types import AnswerType, candidate_spans, question_focus, question_type
+from qa.answer.answer_types import AnswerType, candidate_spans, question_focus, question_type
+from qa.answer.late_interaction import ChunkAlignment, QuestionTokens, align_chunk, question_tokens, span_alignments
 from qa.config import AskSettings
-from qa.embedding import TokenVectors
-from qa.late_interaction import ChunkAlignment, QuestionTokens, align_chunk, question_tokens, span_alignments
-from qa.lexical import SentenceWords, terms
+from qa.index.embedding import TokenVectors
+from qa.index.lexical import SentenceWords, terms
 from qa.types import Answer, Candidate, Citation, Passage
 
 # Sentence score weights, fitted on the dev sets (a softmax ranker over these features

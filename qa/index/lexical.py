@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.errors import IndexCorruptError
-from qa.npy_stream import NpyAppender
+from qa.index.npy_stream import NpyAppender
 
 BM25_DIR = "bm25"
 # The words of each sentence: vocabulary, sentences per word, and each sentence's word ids

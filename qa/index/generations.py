@@ -5,7 +5,7 @@ file naming the live one together with the sha256 of its manifest. A build write
 generation beside the old, then replaces `CURRENT` with `os.replace` (atomic on POSIX): a
 crash or Ctrl-C at any point leaves the previous index readable. An exclusive `flock` on
 `.lock` keeps two writers apart; readers take no lock at all (a reader whose generation is
-removed under it reloads the new one, see qa/loaded_index.py).
+removed under it reloads the new one, see qa/index/loaded_index.py).
 
 `CURRENT` is read defensively: only a name of the generation form, of a real folder
 directly inside the index folder, is followed, and the manifest it names must hash to the
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa.errors import IndexCorruptError, IndexIncompatibleError, IndexLockedError
-from qa.manifest import MANIFEST, REBUILD_HINT, sha256_file
+from qa.index.manifest import MANIFEST, REBUILD_HINT, sha256_file
 
 log = logging.getLogger(__name__)
 

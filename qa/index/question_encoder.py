@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.embedding import _unit_rows
+from qa.index.embedding import _unit_rows
 
 MAX_SEQUENCE = 256  # sentence-transformers' max_seq_length for this model (sentence_bert_config.json)
 

@@ -1,7 +1,7 @@
 """Vector files of consecutive chunks, possibly cut across several folders, read as one run.
 
 A generation holds one set of vector files for all its chunks; a build's freshly embedded
-chunks sit in shards (qa/embedding_shards.py), one folder per few hundred chunks, each
+chunks sit in shards (qa/index/embedding_shards.py), one folder per few hundred chunks, each
 with the same files. `VectorRun` numbers the rows of such a sequence of folders as if
 they were one set of files and yields any range of rows in bounded blocks, so a build
 copies vectors from the previous generation and from its shards without holding them.
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.npy_stream import NpyRows
+from qa.index.npy_stream import NpyRows
 
 EMBEDDINGS = "embeddings.npy"
 SENTENCE_VECTORS = "sentence_vectors.npy"

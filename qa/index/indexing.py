@@ -2,13 +2,13 @@
 
 A build scans the sources, reuses everything of files whose size and mtime (or, failing
 those, sha256) are unchanged, loads, cleans, chunks and embeds only new or changed files,
-drops deleted ones, and writes a new generation atomically (qa/generations.py). Loading
+drops deleted ones, and writes a new generation atomically (qa/index/generations.py). Loading
 checks the manifest against the running model and settings and every file against its
 recorded hash, then holds the documents, chunks, sentences, vectors and BM25 in memory
-(qa/loaded_index.py).
+(qa/index/loaded_index.py).
 
 Files in a generation, all without pickle:
-  manifest.json     what this index is (qa/manifest.py)
+  manifest.json     what this index is (qa/index/manifest.py)
   documents.jsonl   one line per source: its metadata and the text offsets point into
   chunks.npy        int64 rows (document, start, end, tiktoken tokens, word pieces)
   sentences.npy     int64 rows (document, start, end)
@@ -31,14 +31,14 @@ from pathlib import Path
 
 import numpy as np
 
-from qa import embedding_shards, generations, manifest as mf
+from qa.index import embedding_shards, generations, manifest as mf
 from qa.config import IndexSettings
-from qa.embedding import Embedder
-from qa.embedding_shards import ShardInput
+from qa.index.embedding import Embedder
+from qa.index.embedding_shards import ShardInput
 from qa.errors import IndexCorruptError, IndexIncompatibleError, SourcesError
-from qa.generation_writer import FilePart, build_store, write_documents, write_rows, write_vectors
-from qa.lexical import LexicalIndex, SentenceWords
-from qa.loaded_index import (  # load_index and the file names are part of this module's API
+from qa.index.generation_writer import FilePart, build_store, write_documents, write_rows, write_vectors
+from qa.index.lexical import LexicalIndex, SentenceWords
+from qa.index.loaded_index import (  # load_index and the file names are part of this module's API
     CHUNKS,
     DOCUMENTS,
     EMBEDDINGS,
@@ -50,10 +50,10 @@ from qa.loaded_index import (  # load_index and the file names are part of this 
     LoadedIndex,
     load_index,
 )
-from qa.ingest_pool import prepare_files, word_piece_counter
-from qa.loading import load_document, scan_sources
+from qa.ingest.ingest_pool import prepare_files, word_piece_counter
+from qa.ingest.loading import load_document, scan_sources
 from qa.types import BuildReport, Chunk, Document, Progress, Sentence, Skipped
-from qa.vector_run import VectorRun
+from qa.index.vector_run import VectorRun
 
 log = logging.getLogger(__name__)
 

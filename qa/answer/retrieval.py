@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-from qa.embedding import Embedder
+from qa.index.embedding import Embedder
 from qa.types import Passage
 
 
