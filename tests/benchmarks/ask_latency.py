@@ -71,6 +71,7 @@ def _line(times: list[float]) -> str:
 
 
 def main() -> None:
+    from qa.errors import IndexIncompatibleError
     from qa.pipeline import Pipeline
 
     parser = argparse.ArgumentParser(description=__doc__)
@@ -82,7 +83,10 @@ def main() -> None:
     print(f"answering through {'the reader ' + args.reader if args.reader else 'the hand-tuned extractor'}")
     for name, (questions_file, sources) in SETS.items():
         questions = [json.loads(line)["question"] for line in questions_file.read_text().splitlines() if line]
-        pipeline = Pipeline.open(args.index_root / name, sources=sources, reader=args.reader)
+        try:
+            pipeline = Pipeline.open(args.index_root / name, sources=sources, reader=args.reader)
+        except IndexIncompatibleError:  # left by an older qa: this script's own cache
+            pipeline = Pipeline.open(args.index_root / name, sources=sources, reader=args.reader, rebuild=True)
         old = Pipeline.open(args.index_root / name, sources=sources, reader=args.reader, embedder=before) if before else None
         for q in questions[:20]:
             pipeline.ask(q)
