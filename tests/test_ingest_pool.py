@@ -63,6 +63,25 @@ def test_a_counter_that_cannot_go_to_a_worker_is_used_here(tmp_path):
     assert calls and len(results) == len(sources)
 
 
+class _WordCounter:
+    def __call__(self, text: str) -> int:
+        return len(text.split())
+
+
+def test_a_counter_from_a_main_script_is_used_here(tmp_path, monkeypatch):
+    # A class defined in `python -c "..."` pickles by reference to __main__, where a
+    # spawned worker cannot find it: the build must not hand it to workers (it did, and
+    # the benchmark's whole pool died).
+    import __main__
+
+    monkeypatch.setattr(_WordCounter, "__module__", "__main__")
+    monkeypatch.setattr(__main__, "_WordCounter", _WordCounter, raising=False)
+    root, sources = folder(tmp_path, 2 * MIN_FILES_PER_WORKER)
+    results = prepared(root, sources, 2, _WordCounter())
+    assert results == prepared(root, sources, 1, _WordCounter())
+    assert sum(len(r.chunks) for r in results) > 2 * MIN_FILES_PER_WORKER
+
+
 def test_the_portable_counter_counts_like_the_model():
     embedder = SentenceTransformerEmbedder()
     counter = word_piece_counter(embedder)

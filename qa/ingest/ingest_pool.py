@@ -164,11 +164,14 @@ class _Job:
 
 
 def _picklable(job: _Job) -> bool:
+    """Whether a spawned worker can rebuild `job`: it pickles, and names nothing from
+    `__main__` (a class defined in a `python -c` script pickles by reference but cannot be
+    found in a spawned worker, which then dies and breaks the pool)."""
     try:
-        pickle.dumps(job)
+        data = pickle.dumps(job)
     except Exception:  # a lambda, a local function, an object holding a lock...
         return False
-    return True
+    return b"__main__" not in data
 
 
 _worker_job: _Job | None = None
