@@ -147,3 +147,46 @@ def test_match_features_mark_the_question_words_as_written_and_stemmed():
     features = match_features(text, spans, question_words("Who won the title against the Panthers?"))
     assert features[:, 0].tolist() == [0, 0, 0, 0, 1, 0, 0, 0]  # "Panthers" as written; "the" is a stop word
     assert features[:, 1].tolist() == [0, 0, 0, 0, 1, 0, 0, 1]  # and "titles" by its stem
+
+
+@pytest.mark.slow
+def test_training_groups_read_each_question_with_its_passage_and_similar_others(tiny_features):
+    from qa.reader.groups import GROUP_SIZE, build_groups
+
+    paragraphs, features = tiny_features
+    groups = build_groups(paragraphs, features)
+    questions = [q for para in paragraphs for q in para.questions]
+    assert groups.passage.shape == (len(groups), GROUP_SIZE)
+    assert groups.answerable.any() and not groups.answerable.all()
+    for g in range(len(groups)):
+        question = questions[groups.question[g]]
+        holding = np.nonzero(groups.start[g] >= 0)[0]
+        assert len(holding) == (1 if question.answers else 0)
+        assert len(set(groups.passage[g].tolist())) == GROUP_SIZE  # no passage read twice
+        for slot in holding:
+            row = groups.passage[g, slot]
+            p, a, _ = features.passage_meta[row]
+            spans = np.asarray(features.passages.spans[features.passages.rows(row)])
+            gold_start, gold_end = question.answers[0]
+            assert paragraphs[p].questions[0] in paragraphs[p].questions and question in paragraphs[p].questions
+            assert spans[groups.start[g, slot], 0] + a <= gold_start < spans[groups.start[g, slot], 1] + a
+            assert spans[groups.end[g, slot], 0] + a < gold_end <= spans[groups.end[g, slot], 1] + a
+
+
+def test_shared_loss_prefers_the_answer_in_the_right_passage_of_its_group():
+    import torch
+
+    from qa.reader.training import shared_span_loss
+
+    start = torch.zeros(3, 5)
+    end = torch.zeros(3, 5)
+    targets = torch.tensor([-1, 2, -1])
+    flat = shared_span_loss(start, end, targets, targets, 3)
+    assert flat.item() == pytest.approx(np.log(15))  # uniform over the 15 tokens of the group
+    start[1, 2] = end[1, 2] = 5.0
+    assert shared_span_loss(start, end, targets, targets, 3) < flat
+    start[1, 2] = end[1, 2] = 0.0
+    start[0, 2] = end[0, 2] = 5.0  # the same token in the wrong passage
+    assert shared_span_loss(start, end, targets, targets, 3) > flat
+    unanswerable = torch.tensor([-1, -1, -1])
+    assert shared_span_loss(start, end, unanswerable, unanswerable, 3).item() == 0.0

@@ -24,6 +24,7 @@ import numpy as np
 from qa.evaluation.metrics import auroc
 from qa.reader.decoding import best_spans
 from qa.reader.features import Features
+from qa.reader.groups import Groups, token_target, build_groups
 from qa.reader.matching import match_features, question_words
 from qa.reader.squad import SquadParagraph
 
@@ -46,14 +47,6 @@ class Examples:
 
     def take(self, rows: np.ndarray) -> Examples:
         return Examples(*(getattr(self, f)[rows] for f in ("passage", "question", "start", "end", "kind")))
-
-
-def _token_target(spans: np.ndarray, start: int, end: int) -> tuple[int, int]:
-    """First and last token overlapping the character range [start, end)."""
-    inside = np.nonzero((spans[:, 1] > start) & (spans[:, 0] < end))[0]
-    if not len(inside):
-        return -1, -1
-    return int(inside[0]), int(inside[-1])
 
 
 def build_examples(paragraphs: list[SquadParagraph], features: Features, hard_negatives: bool = True) -> Examples:
@@ -81,7 +74,7 @@ def build_examples(paragraphs: list[SquadParagraph], features: Features, hard_ne
                     continue
                 s, e = question.answers[0]
                 if a <= s and e <= b:
-                    ts, te = _token_target(np.asarray(features.passages.spans[features.passages.rows(row)]), s - a, e - a)
+                    ts, te = token_target(np.asarray(features.passages.spans[features.passages.rows(row)]), s - a, e - a)
                     if ts >= 0:
                         add(row, q_row, ts, te, 0)
                 elif e <= a or s >= b:
@@ -146,6 +139,31 @@ class Batcher:
             rng.shuffle(out)
         return out
 
+    def group_batches(self, groups: Groups, size: int, rng: random.Random | None) -> list[np.ndarray]:
+        """Index arrays into `groups`, batched by their longest passage (as `batches`)."""
+        lengths = (self.p_bounds[groups.passage + 1] - self.p_bounds[groups.passage]).max(axis=1)
+        order = np.arange(len(groups))
+        if rng is not None:
+            order = np.array(rng.sample(range(len(groups)), len(groups)))
+        window = size * 50
+        out = []
+        for w in range(0, len(order), window):
+            part = order[w : w + window]
+            part = part[np.argsort(lengths[part], kind="stable")]
+            out.extend(part[i : i + size] for i in range(0, len(part), size))
+        if rng is not None:
+            rng.shuffle(out)
+        return out
+
+    def group_tensors(self, groups: Groups, rows: np.ndarray):
+        """The tensors of `tensors` for every passage of the groups, group by group."""
+        size = groups.passage.shape[1]
+        flat = Examples(
+            groups.passage[rows].ravel(), np.repeat(groups.question[rows], size),
+            groups.start[rows].ravel(), groups.end[rows].ravel(), np.zeros(len(rows) * size, np.int8),
+        )
+        return self.tensors(flat, np.arange(len(flat)))
+
     def tensors(self, examples: Examples, rows: np.ndarray):
         import torch
 
@@ -180,8 +198,8 @@ class Batcher:
 
 @dataclass
 class TrainSettings:
-    epochs: float = 2.0
-    batch_size: int = 64
+    epochs: float = 2.0  # passes over the questions (each read with its group of passages)
+    batch_size: int = 32  # questions; x3 passages each
     lr: float = 1.5e-3
     weight_decay: float = 0.01
     warmup: int = 300
@@ -191,6 +209,9 @@ class TrainSettings:
     # bf16 autocast where the CPU has native bfloat16 (AMX/AVX-512 BF16): 1.5-3x faster
     # steps here; the weights stay fp32 and read the same in fp32 at question time.
     bf16: bool = False
+    # The answer's start/end also in a softmax over all of its group's passages
+    # (qa/reader/groups.py), so that span scores compare across passages.
+    shared_norm: bool = True
 
 
 def evaluate(model, batcher: Batcher, examples: Examples, limit: int = 6000) -> dict:
@@ -233,6 +254,62 @@ def evaluate(model, batcher: Batcher, examples: Examples, limit: int = 6000) -> 
     }
 
 
+def evaluate_groups(model, batcher: Batcher, groups: Groups, limit: int = 3000) -> dict:
+    """As at question time: the best span over a question's passages against "no answer"
+    (margin > 0 answers); F1 only when that span is in the passage holding the answer."""
+    import torch
+
+    groups = groups.take(np.arange(min(limit, len(groups))))
+    size = groups.passage.shape[1]
+    margins, f1s = [], []
+    model.eval()
+    with torch.inference_mode():
+        for batch in batcher.group_batches(groups, 64, None):
+            p, pm, m, q, qm, ts, te = batcher.group_tensors(groups, batch)
+            start, end, null = model(p, pm, m, q, qm)
+            for g in range(len(batch)):
+                best, best_slot = None, -1
+                for k in range(g * size, (g + 1) * size):
+                    n = int(pm[k].sum())
+                    span = best_spans(start[k, :n].float().numpy(), end[k, :n].float().numpy(), null[k].float().numpy())[0]
+                    if best is None or span.margin > best.margin:
+                        best, best_slot = span, k
+                margins.append(best.margin)
+                gold = (int(ts[best_slot]), int(te[best_slot]))
+                overlap = max(0, min(best.end, gold[1]) - max(best.start, gold[0]) + 1) if gold[0] >= 0 else 0
+                f1s.append(2 * overlap / (best.end - best.start + 1 + gold[1] - gold[0] + 1) if overlap else 0.0)
+    model.train()
+    margins_a, f1_a = np.array(margins), np.array(f1s)
+    answerable = groups.take(np.concatenate(batcher.group_batches(groups, 64, None))).answerable
+    squad2 = np.where(answerable, np.where(margins_a > 0, f1_a, 0.0), (margins_a <= 0).astype(float))
+    return {
+        "group_f1_answerable_unthresholded": float(f1_a[answerable].mean()) if answerable.any() else 0.0,
+        "group_squad2_f1": float(squad2.mean()),
+        "group_auroc": auroc(margins_a, answerable),
+    }
+
+
+def shared_span_loss(start, end, target_start, target_end, size: int):
+    """Cross-entropy of the answer's start and end over every token of its group's
+    passages (groups of `size` consecutive rows; groups without an answer are left out)."""
+    import torch
+
+    b, length = start.shape[0] // size, start.shape[1]
+    target_start, target_end = target_start.view(b, size), target_end.view(b, size)
+    holds = target_start >= 0
+    answered = holds.any(dim=1)
+    if not bool(answered.any()):
+        return start.new_zeros(()).float()
+    slot = holds.float().argmax(dim=1)
+    pick = torch.arange(b)
+    loss = 0.0
+    for logits, target in ((start, target_start), (end, target_end)):
+        gold = slot * length + target[pick, slot]
+        flat = logits.float().reshape(b, size * length)
+        loss = loss + torch.nn.functional.cross_entropy(flat[answered], gold[answered])
+    return loss / 2
+
+
 def train(
     paragraphs: list[SquadParagraph],
     features: Features,
@@ -252,17 +329,23 @@ def train(
     np.random.seed(settings.seed)
     torch.manual_seed(settings.seed)
     rng = random.Random(settings.seed)
-    examples = build_examples(paragraphs, features)
-    train_set, valid_set = split_by_article(paragraphs, features, examples)
+    # Validation keeps the one-passage examples (figures comparable across runs) and adds
+    # the groups (the question-time choice among passages).
+    _, valid_set = split_by_article(paragraphs, features, build_examples(paragraphs, features))
     valid_set = valid_set.take(np.array(random.Random(settings.seed).sample(range(len(valid_set)), len(valid_set))))
+    groups = build_groups(paragraphs, features, seed=settings.seed)
+    held = np.array([paragraphs[p].article % VALIDATION_EVERY == 0 for p in features.passage_meta[groups.passage[:, 0], 0]])
+    train_groups = groups.take(np.nonzero(~held)[0])
+    valid_groups = groups.take(np.array(random.Random(settings.seed).sample(list(np.nonzero(held)[0]), int(held.sum()))))
     log(
-        f"examples: {len(train_set):,} train, {len(valid_set):,} validation "
-        f"(kinds {np.bincount(train_set.kind, minlength=3).tolist()})"
+        f"groups of {groups.passage.shape[1]} passages: {len(train_groups):,} train "
+        f"({int(train_groups.answerable.sum()):,} answerable), {len(valid_groups):,} validation; "
+        f"validation examples {len(valid_set):,}"
     )
     batcher = Batcher(paragraphs, features)
     model = Reader(config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
-    steps_per_epoch = math.ceil(len(train_set) / settings.batch_size)
+    steps_per_epoch = math.ceil(len(train_groups) / settings.batch_size)
     total = int(steps_per_epoch * settings.epochs)
     if settings.max_steps is not None:
         total = min(total, settings.max_steps)
@@ -275,12 +358,15 @@ def train(
     started = time.time()
     model.train()
     while step < total:
-        for rows in batcher.batches(train_set, settings.batch_size, rng):
+        for rows in batcher.group_batches(train_groups, settings.batch_size, rng):
             if step >= total:
                 break
-            *inputs, ts, te = batcher.tensors(train_set, rows)
+            *inputs, ts, te = batcher.group_tensors(train_groups, rows)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=settings.bf16):
-                loss = span_loss(*model(*inputs), ts, te)
+                start, end, null = model(*inputs)
+                loss = span_loss(start, end, null, ts, te)
+                if settings.shared_norm:
+                    loss = loss + shared_span_loss(start, end, ts, te, train_groups.passage.shape[1])
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -292,6 +378,7 @@ def train(
                 on_step(step, total, history["loss"][-1])
             if step % settings.validate_every == 0 or step == total:
                 figures = evaluate(model, batcher, valid_set, limit=4000 if step < total else 20_000)
+                figures.update(evaluate_groups(model, batcher, valid_groups, limit=2000 if step < total else 6000))
                 figures.update(step=step, minutes=round((time.time() - started) / 60, 1))
                 history["validation"].append(figures)
                 log(json.dumps(figures))
