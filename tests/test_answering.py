@@ -305,3 +305,20 @@ def test_a_question_is_answered_on_one_blas_thread_and_the_limit_is_lifted_after
     pipeline.ask("When will Russia withdraw from the International Space Station?")
     assert seen == [{1}]
     assert blas_threads() == before
+
+
+def test_abstention_names_absent_words_only_when_most_of_the_question_is_absent():
+    from qa.answer.answering import absent_words_reason
+    from qa.index.lexical import terms
+
+    source = "Super Bowl 50 took place at Levi's Stadium, the home of the 49ers."
+    known = set(terms(source)).__contains__
+    # a paraphrase: "venue" and "take" are absent, but the question is about the text
+    assert absent_words_reason("What venue did Super Bowl 50 take place in?", known) == (
+        "the closest passages do not answer the question"
+    )
+    assert absent_words_reason("What is NASA's budget?", known) == "nothing in the sources mentions NASA's or budget"
+    assert absent_words_reason("Where is the stadium of NASA?", known) == "nothing in the sources mentions NASA"
+    assert absent_words_reason("Where did Super Bowl 50 take place?", known) == (
+        "the closest passages do not answer the question"
+    )

@@ -405,16 +405,22 @@ def _confidence(
 
 
 def _abstain_reason(question: str, question_words: set[str], top: _ScoredSentence, idf: _Idf) -> str:
-    """'nothing in the sources mentions X', naming the question's own words."""
-    missing = [w for w in question_words if not idf.known(w)]
-    if not missing:
+    return absent_words_reason(question, idf.known)
+
+
+def absent_words_reason(question: str, known: Callable[[str], bool]) -> str:
+    """Why an answerer abstained: 'nothing in the sources mentions X', naming the question's
+    own words (as written) whose stems the sources lack (`known(stem)`), when at least half
+    of its content words are absent: then the question is about something else. Fewer absent
+    words are a paraphrase ("What venue ..." of a text that says "stadium"), and naming
+    them would tell the person the sources lack what they do hold."""
+    form = _question_form()
+    words = [m.group() for m in _WORD.finditer(question) if terms(m.group()) and m.group().lower() not in form]
+    content = [w for w in words if not set(terms(w)) <= form]
+    missing = [w for w in content if not any(known(t) for t in terms(w))]
+    if not missing or 2 * len(missing) < len(content):
         return "the closest passages do not answer the question"
-    names: list[str] = []
-    for m in _WORD.finditer(question):
-        stems = terms(m.group())
-        if stems and stems[0] in missing and m.group() not in names:
-            names.append(m.group())
-    names = names[:4]
+    names = list(dict.fromkeys(missing))[:4]
     listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
     return f"nothing in the sources mentions {listed}"
 

@@ -22,10 +22,8 @@ from qa.index.embedding import TokenVectors
 from qa.index.lexical import terms
 from qa.reader.decoding import best_spans
 from qa.reader.matching import match_features, question_words
-from qa.answer.answering import _QUESTION_FORM_WORDS, _WORD, conclude, make_citation
+from qa.answer.answering import absent_words_reason, conclude, make_citation
 from qa.types import Answer, Candidate, Citation, Passage
-
-_FORM_WORDS = frozenset(_QUESTION_FORM_WORDS.split())
 
 SPANS_PER_PASSAGE = 4  # candidates kept from each passage (alternatives come from these)
 
@@ -162,22 +160,8 @@ def _known_terms(index) -> frozenset[str]:
 
 
 def _abstain_reason(question: str, index) -> str:
-    """'nothing in the sources mentions X' when the question's own words are absent, else
-    that the closest passages do not answer it."""
     known = _known_terms(index)
-    names: list[str] = []
-    for m in _WORD.finditer(question):
-        word = m.group()
-        if word.lower() in _FORM_WORDS:
-            continue
-        stems = terms(word)
-        if stems and not any(s in known for s in stems) and word not in names:
-            names.append(word)
-    if not names:
-        return "the closest passages do not answer the question"
-    names = names[:4]
-    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
-    return f"nothing in the sources mentions {listed}"
+    return absent_words_reason(question, known.__contains__)
 
 
 def _also_in(best: Candidate, read: list[Passage], index) -> tuple[Citation, ...]:
