@@ -105,6 +105,23 @@ def split_by_article(paragraphs: list[SquadParagraph], features: Features, examp
     return examples.take(np.nonzero(~held)[0]), examples.take(np.nonzero(held)[0])
 
 
+def _length_batches(lengths: np.ndarray, size: int, rng: random.Random | None) -> list[np.ndarray]:
+    """Batches of row indices of similar `lengths` (sorted within windows of 50 batches,
+    so padding stays small), in shuffled order when `rng` is given."""
+    order = np.arange(len(lengths))
+    if rng is not None:
+        order = np.array(rng.sample(range(len(lengths)), len(lengths)))
+    window = size * 50
+    out = []
+    for w in range(0, len(order), window):
+        part = order[w : w + window]
+        part = part[np.argsort(lengths[part], kind="stable")]
+        out.extend(part[i : i + size] for i in range(0, len(part), size))
+    if rng is not None:
+        rng.shuffle(out)
+    return out
+
+
 class Batcher:
     """Turns example rows into padded tensors (passages of similar length batched together)."""
 
@@ -125,35 +142,11 @@ class Batcher:
 
     def batches(self, examples: Examples, size: int, rng: random.Random | None) -> list[np.ndarray]:
         """Index arrays into `examples`: sorted by length in windows, then shuffled."""
-        order = np.arange(len(examples))
-        if rng is not None:
-            order = np.array(rng.sample(range(len(examples)), len(examples)))
-        lengths = self.lengths(examples)
-        window = size * 50
-        out = []
-        for w in range(0, len(order), window):
-            part = order[w : w + window]
-            part = part[np.argsort(lengths[part], kind="stable")]
-            out.extend(part[i : i + size] for i in range(0, len(part), size))
-        if rng is not None:
-            rng.shuffle(out)
-        return out
+        return _length_batches(self.lengths(examples), size, rng)
 
     def group_batches(self, groups: Groups, size: int, rng: random.Random | None) -> list[np.ndarray]:
         """Index arrays into `groups`, batched by their longest passage (as `batches`)."""
-        lengths = (self.p_bounds[groups.passage + 1] - self.p_bounds[groups.passage]).max(axis=1)
-        order = np.arange(len(groups))
-        if rng is not None:
-            order = np.array(rng.sample(range(len(groups)), len(groups)))
-        window = size * 50
-        out = []
-        for w in range(0, len(order), window):
-            part = order[w : w + window]
-            part = part[np.argsort(lengths[part], kind="stable")]
-            out.extend(part[i : i + size] for i in range(0, len(part), size))
-        if rng is not None:
-            rng.shuffle(out)
-        return out
+        return _length_batches((self.p_bounds[groups.passage + 1] - self.p_bounds[groups.passage]).max(axis=1), size, rng)
 
     def group_tensors(self, groups: Groups, rows: np.ndarray):
         """The tensors of `tensors` for every passage of the groups, group by group."""
