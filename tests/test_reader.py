@@ -171,22 +171,3 @@ def test_training_groups_read_each_question_with_its_passage_and_similar_others(
             assert paragraphs[p].questions[0] in paragraphs[p].questions and question in paragraphs[p].questions
             assert spans[groups.start[g, slot], 0] + a <= gold_start < spans[groups.start[g, slot], 1] + a
             assert spans[groups.end[g, slot], 0] + a < gold_end <= spans[groups.end[g, slot], 1] + a
-
-
-def test_shared_loss_prefers_the_answer_in_the_right_passage_of_its_group():
-    import torch
-
-    from qa.reader.training import shared_span_loss
-
-    start = torch.zeros(3, 5)
-    end = torch.zeros(3, 5)
-    targets = torch.tensor([-1, 2, -1])
-    flat = shared_span_loss(start, end, targets, targets, 3)
-    assert flat.item() == pytest.approx(np.log(15))  # uniform over the 15 tokens of the group
-    start[1, 2] = end[1, 2] = 5.0
-    assert shared_span_loss(start, end, targets, targets, 3) < flat
-    start[1, 2] = end[1, 2] = 0.0
-    start[0, 2] = end[0, 2] = 5.0  # the same token in the wrong passage
-    assert shared_span_loss(start, end, targets, targets, 3) > flat
-    unanswerable = torch.tensor([-1, -1, -1])
-    assert shared_span_loss(start, end, unanswerable, unanswerable, 3).item() == 0.0

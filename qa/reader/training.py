@@ -191,8 +191,8 @@ class Batcher:
 
 @dataclass
 class TrainSettings:
-    epochs: float = 2.0  # passes over the questions (each read with its group of passages)
-    batch_size: int = 32  # questions; x3 passages each
+    epochs: float = 2.0
+    batch_size: int = 64
     lr: float = 1.5e-3
     weight_decay: float = 0.01
     warmup: int = 300
@@ -202,9 +202,6 @@ class TrainSettings:
     # bf16 autocast where the CPU has native bfloat16 (AMX/AVX-512 BF16): 1.5-3x faster
     # steps here; the weights stay fp32 and read the same in fp32 at question time.
     bf16: bool = False
-    # The answer's start/end also in a softmax over all of its group's passages
-    # (qa/reader/groups.py), so that span scores compare across passages.
-    shared_norm: bool = True
 
 
 def evaluate(model, batcher: Batcher, examples: Examples, limit: int = 6000) -> dict:
@@ -282,27 +279,6 @@ def evaluate_groups(model, batcher: Batcher, groups: Groups, limit: int = 3000) 
     }
 
 
-def shared_span_loss(start, end, target_start, target_end, size: int):
-    """Cross-entropy of the answer's start and end over every token of its group's
-    passages (groups of `size` consecutive rows; groups without an answer are left out)."""
-    import torch
-
-    b, length = start.shape[0] // size, start.shape[1]
-    target_start, target_end = target_start.view(b, size), target_end.view(b, size)
-    holds = target_start >= 0
-    answered = holds.any(dim=1)
-    if not bool(answered.any()):
-        return start.new_zeros(()).float()
-    slot = holds.float().argmax(dim=1)
-    pick = torch.arange(b)
-    loss = 0.0
-    for logits, target in ((start, target_start), (end, target_end)):
-        gold = slot * length + target[pick, slot]
-        flat = logits.float().reshape(b, size * length)
-        loss = loss + torch.nn.functional.cross_entropy(flat[answered], gold[answered])
-    return loss / 2
-
-
 def train(
     paragraphs: list[SquadParagraph],
     features: Features,
@@ -322,23 +298,21 @@ def train(
     np.random.seed(settings.seed)
     torch.manual_seed(settings.seed)
     rng = random.Random(settings.seed)
-    # Validation keeps the one-passage examples (figures comparable across runs) and adds
-    # the groups (the question-time choice among passages).
-    _, valid_set = split_by_article(paragraphs, features, build_examples(paragraphs, features))
+    examples = build_examples(paragraphs, features)
+    train_set, valid_set = split_by_article(paragraphs, features, examples)
     valid_set = valid_set.take(np.array(random.Random(settings.seed).sample(range(len(valid_set)), len(valid_set))))
-    groups = build_groups(paragraphs, features, seed=settings.seed)
-    held = np.array([paragraphs[p].article % VALIDATION_EVERY == 0 for p in features.passage_meta[groups.passage[:, 0], 0]])
-    train_groups = groups.take(np.nonzero(~held)[0])
-    valid_groups = groups.take(np.array(random.Random(settings.seed).sample(list(np.nonzero(held)[0]), int(held.sum()))))
+    # The held-out questions again, each with its passage and two retrieval-like others:
+    # the question-time choice among passages (qa/reader/groups.py).
+    valid_groups = build_groups(paragraphs, features, articles=lambda a: a % VALIDATION_EVERY == 0, seed=settings.seed)
+    valid_groups = valid_groups.take(np.array(random.Random(settings.seed).sample(range(len(valid_groups)), len(valid_groups))))
     log(
-        f"groups of {groups.passage.shape[1]} passages: {len(train_groups):,} train "
-        f"({int(train_groups.answerable.sum()):,} answerable), {len(valid_groups):,} validation; "
-        f"validation examples {len(valid_set):,}"
+        f"examples: {len(train_set):,} train, {len(valid_set):,} validation "
+        f"(kinds {np.bincount(train_set.kind, minlength=3).tolist()}); {len(valid_groups):,} validation groups"
     )
     batcher = Batcher(paragraphs, features)
     model = Reader(config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
-    steps_per_epoch = math.ceil(len(train_groups) / settings.batch_size)
+    steps_per_epoch = math.ceil(len(train_set) / settings.batch_size)
     total = int(steps_per_epoch * settings.epochs)
     if settings.max_steps is not None:
         total = min(total, settings.max_steps)
@@ -351,15 +325,12 @@ def train(
     started = time.time()
     model.train()
     while step < total:
-        for rows in batcher.group_batches(train_groups, settings.batch_size, rng):
+        for rows in batcher.batches(train_set, settings.batch_size, rng):
             if step >= total:
                 break
-            *inputs, ts, te = batcher.group_tensors(train_groups, rows)
+            *inputs, ts, te = batcher.tensors(train_set, rows)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=settings.bf16):
-                start, end, null = model(*inputs)
-                loss = span_loss(start, end, null, ts, te)
-                if settings.shared_norm:
-                    loss = loss + shared_span_loss(start, end, ts, te, train_groups.passage.shape[1])
+                loss = span_loss(*model(*inputs), ts, te)
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
