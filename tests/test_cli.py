@@ -171,6 +171,23 @@ def test_bad_files_are_skipped_with_reasons_and_good_ones_indexed(tmp_path, caps
         assert word in line
 
 
+def test_files_skipped_for_the_same_reason_are_reported_together(tmp_path, capsys):
+    folder = tmp_path / "src"
+    folder.mkdir()
+    (folder / "good.txt").write_text("The Hubble telescope was launched in 1990 aboard Discovery.\n")
+    empty = [f"empty-{n}.txt" for n in range(7)]
+    for name in empty:
+        (folder / name).write_text("")
+    (folder / "blank.md").write_text("   \n")
+    code, out, err = call(["index", str(folder), "--index", str(tmp_path / "idx")], capsys)
+    assert code == 0, err
+    skipped = [line.strip() for line in out.splitlines() if line.strip().startswith("skipped")]
+    assert skipped == [  # in the order the files were found, one line each
+        "skipped blank.md: holds only whitespace",
+        f"skipped 7 files: empty file ({', '.join(empty[:5])}, ... and 2 more)",
+    ]
+
+
 def test_only_bad_files_fail_and_keep_the_previous_index(tmp_path, capsys):
     folder = tmp_path / "src"
     folder.mkdir()

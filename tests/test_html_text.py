@@ -80,7 +80,8 @@ def test_a_sources_copy_beside_its_page_is_skipped_for_the_page(tmp_path):
     copy = "_sources/tutorial/interpreter.rst.txt"
     with pytest.raises(FileSkipped) as skipped:
         load_document(SPHINX, Path(copy))
-    assert skipped.value.reason == f"reST source of {PAGE}, which is indexed instead"
+    assert skipped.value.reason == "reST source of an HTML page beside it, which is indexed instead"
+    assert (SPHINX / PAGE).is_file()
     # Without its page, the source is the only copy of that text: it is indexed.
     alone = tmp_path / "docs"
     (alone / "_sources" / "tutorial").mkdir(parents=True)

@@ -11,7 +11,9 @@ from rich.console import Console
 from qa.cli import app
 from qa.config import WRITER_WAIT_SECONDS
 from qa.literal import literal
-from qa.types import BuildReport
+from qa.types import BuildReport, Skipped
+
+SKIPPED_NAMES = 5  # files named for a reason several share
 
 
 def say_waiting(message: str) -> None:
@@ -46,9 +48,25 @@ def print_report(report: BuildReport, console: Console) -> None:
         for label, names in (("added", report.added), ("changed", report.changed), ("removed", report.removed)):
             for name in names:
                 console.print(f"  {label}: {literal(name, keep_newlines=False)}", markup=False, highlight=False)
-    for skipped in report.skipped:  # file names and reasons can carry terminal escapes
-        line = f"  skipped {skipped.source}: {skipped.reason}"
-        console.print(literal(line, keep_newlines=False), markup=False, highlight=False)
+    for line in skipped_lines(report.skipped):  # file names and reasons can carry terminal escapes
+        console.print(literal(line, keep_newlines=False), markup=False, highlight=False, soft_wrap=True)
+
+
+def skipped_lines(skipped: tuple[Skipped, ...], names: int = SKIPPED_NAMES) -> list[str]:
+    """One line per reason, in the order reasons first occur: a file skipped for a reason
+    of its own is named with it; files sharing a reason (the Python docs' ~500 `_sources/`
+    copies and ~50 listing pages) are counted, with the first `names` of them."""
+    groups: dict[str, list[str]] = {}
+    for s in skipped:
+        groups.setdefault(s.reason, []).append(s.source)
+    lines = []
+    for reason, sources in groups.items():
+        if len(sources) == 1:
+            lines.append(f"  skipped {sources[0]}: {reason}")
+            continue
+        shown = ", ".join(sources[:names]) + (f", ... and {len(sources) - names} more" if len(sources) > names else "")
+        lines.append(f"  skipped {len(sources)} files: {reason} ({shown})")
+    return lines
 
 
 @app.command("index")

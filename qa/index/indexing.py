@@ -2,7 +2,11 @@
 
 A build scans the sources, reuses everything of files whose size and mtime (or, failing
 those, sha256) are unchanged, loads, cleans, chunks and embeds only new or changed files,
-drops deleted ones, and writes a new generation atomically (qa/index/generations.py). Loading
+drops deleted ones, and writes a new generation atomically (qa/index/generations.py). It
+holds no text and no object per chunk or sentence: new documents wait on disk
+(qa/index/document_records.py), chunks and sentences are offset arrays, and each pass over
+the texts reads one document at a time, so its memory grows with the corpus only by those
+arrays and the vector search structure. Loading
 checks the manifest against the running model and settings and every file against its
 recorded hash, then holds the documents, chunks, sentences, vectors and BM25 in memory
 (qa/index/loaded_index.py).
@@ -36,7 +40,11 @@ from qa.config import IndexSettings
 from qa.index.embedding import Embedder
 from qa.index.embedding_shards import ShardInput
 from qa.errors import IndexCorruptError, IndexIncompatibleError, SourcesError
-from qa.index.generation_writer import FilePart, build_store, write_documents, write_rows, write_vectors
+from qa.index.document_records import DocumentRef, DocumentSpool, HeldDocument
+from qa.index.generation_writer import (
+    FilePart, chunk_rows, chunk_texts, sentence_rows, sentence_texts, write_documents, write_rows, write_store,
+    write_vectors,
+)
 from qa.index.lexical import LexicalIndex, SentenceWords
 from qa.index.loaded_index import (  # load_index and the file names are part of this module's API
     CHUNKS,
@@ -52,7 +60,7 @@ from qa.index.loaded_index import (  # load_index and the file names are part of
 )
 from qa.ingest.ingest_pool import prepare_files, word_piece_counter
 from qa.ingest.loading import load_document, scan_sources
-from qa.types import BuildReport, Chunk, Document, Progress, Sentence, Skipped
+from qa.types import BuildReport, Chunk, Progress, Skipped
 from qa.index.vector_run import VectorRun
 
 log = logging.getLogger(__name__)
@@ -120,12 +128,11 @@ def _write_generation(
     write_rows(generation, files)
     write_vectors(generation, files, embedder.dim, on_file=lambda n: progress(Progress("save", n, len(files))))
     progress(Progress("index", 0, 4, "vector search"))
-    store = build_store(generation, hnsw_threshold=settings.hnsw_threshold)
-    store_files = store.save(generation)
+    store_kind, store_files = write_store(generation, hnsw_threshold=settings.hnsw_threshold)
     progress(Progress("index", 1, 4, "BM25"))
-    LexicalIndex.build([c.text for f in files for c in f.chunks]).save(generation)
+    LexicalIndex.build(chunk_texts(files)).save(generation)
     progress(Progress("index", 2, 4, "sentence words"))
-    word_files = SentenceWords.write(generation, (s.text for f in files for s in f.sentences))
+    word_files = SentenceWords.write(generation, sentence_texts(files))
     progress(Progress("index", 3, 4, "hashing"))
 
     built_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -155,7 +162,7 @@ def _write_generation(
             for s in skipped
             for size, mtime in [stats.get(s.source, (0, 0.0))]
         ],
-        store_kind=store.kind,
+        store_kind=store_kind,
         counts={
             "files": len(files),
             "chunks": sum(len(f.chunks) for f in files),
@@ -169,35 +176,40 @@ def _write_generation(
     return built_at
 
 
-def _sentence_homes(sentences: list[Sentence], chunks: list[Chunk]) -> list[tuple[int, int, int]]:
-    """For each sentence, the chunk whose token vectors it is pooled from, and its span there.
+def _sentence_homes(sentences: np.ndarray, chunks: np.ndarray) -> list[tuple[int, int, int]]:
+    """For each sentence (rows of start, end), the chunk (rows of start, end, ...) whose
+    token vectors it is pooled from, and its span there.
 
     The home is the first chunk holding the sentence's start; a sentence longer than a
     chunk (cut in pieces) is pooled from the piece in its home, clipped to that chunk.
     """
     homes = []
     c = 0
-    for s in sentences:
-        while c + 1 < len(chunks) and chunks[c].end <= s.start:
+    bounds = chunks[:, :2].tolist()
+    for start, end in sentences.tolist():
+        while c + 1 < len(bounds) and bounds[c][1] <= start:
             c += 1
-        chunk = chunks[c]
-        a = max(s.start, chunk.start) - chunk.start
-        z = min(s.end, chunk.end) - chunk.start
+        chunk_start, chunk_end = bounds[c]
+        a = max(start, chunk_start) - chunk_start
+        z = min(end, chunk_end) - chunk_start
         homes.append((c, a, max(a, z)))
     return homes
 
 
-def _shard_inputs(fresh: list[tuple[Document, list[Sentence], list[Chunk]]]) -> Iterator[ShardInput]:
-    """Every new chunk in writing order, with the spans of the sentences pooled in it."""
-    for _, sentences, chunks in fresh:
-        spans: list[list[tuple[int, int]]] = [[] for _ in chunks]
+def _shard_inputs(fresh: list[tuple[DocumentRef, np.ndarray, np.ndarray]]) -> Iterator[ShardInput]:
+    """Every new chunk in writing order, with the spans of the sentences pooled in it; one
+    document's text in memory at a time."""
+    for document, sentences, chunks in fresh:
+        text = document.load().text
+        spans: list[list[tuple[int, int]]] = [[] for _ in range(len(chunks))]
         for c, a, z in _sentence_homes(sentences, chunks):
             spans[c].append((a, z))
-        for chunk, chunk_spans in zip(chunks, spans):
+        for (start, end, n_tokens, n_word_pieces), chunk_spans in zip(chunks.tolist(), spans):
+            chunk = Chunk(document.source, start, end, text[start:end], n_tokens, n_word_pieces)
             yield ShardInput(chunk, tuple(chunk_spans))
 
 
-def _lacks_line_map(document: Document) -> bool:
+def _lacks_line_map(document) -> bool:
     """An HTML document indexed before citations named the raw file's lines: reloading
     it (same content, so nothing is re-embedded) adds its line map."""
     return document.kind == "html" and not document.line_map
@@ -250,18 +262,19 @@ def build_index(
 
     stats = {info.source: (info.size, info.mtime) for info in infos}
 
-    with generations.writer_lock(index_dir, wait=wait, on_wait=on_wait):
+    with generations.writer_lock(index_dir, wait=wait, on_wait=on_wait), DocumentSpool(index_dir) as spool:
         previous = _previous(index_dir, embedder, settings, rebuild, loaded)
         old_files = previous.manifest["files"] if previous else {}
         old_rows = previous.rows_by_source() if previous else {}
         old_vectors = VectorRun([previous.generation]) if previous else None
 
-        def reuse(source: str) -> FilePart:
-            chunk_rows = old_rows.get(source, range(0))
-            sentence_rows, token_rows = previous.file_rows(source, chunk_rows)
+        def reuse(source: str, document: DocumentRef | None = None) -> FilePart:
+            rows = old_rows.get(source, range(0))
+            sentences, token_rows = previous.file_rows(source, rows)
             return FilePart(
-                previous.documents[source], previous.sentences(source), previous.chunks[chunk_rows.start : chunk_rows.stop],
-                old_vectors, chunk_rows.start, sentence_rows.start, token_rows,
+                document or HeldDocument.of(previous.documents[source]),
+                sentence_rows(previous.sentences(source)), chunk_rows(previous.chunks[rows.start : rows.stop]),
+                old_vectors, rows.start, sentences.start, token_rows,
             )
 
         kept: dict[str, FilePart] = {}
@@ -280,7 +293,9 @@ def build_index(
                 to_load.append(info.source)
         report_progress(Progress("load", len(infos) - len(to_load), len(infos)))
 
-        fresh: list[tuple[Document, list[Sentence], list[Chunk]]] = []
+        # New files' documents wait in the spool (qa/index/document_records.py); only
+        # their chunks' and sentences' offsets stay in memory.
+        fresh: list[tuple[DocumentRef, np.ndarray, np.ndarray]] = []
         prepared = prepare_files(
             sources, to_load, settings=settings, count_word_pieces=word_piece_counter(embedder),
             max_word_pieces=embedder.max_word_pieces, load=load_document,
@@ -292,9 +307,7 @@ def build_index(
                 skipped.append(file.skipped)
                 continue
             if old and old["sha256"] == file.document.sha256:  # touched, not changed
-                reused = reuse(file.source)
-                reused.document = file.document
-                kept[file.source] = reused
+                kept[file.source] = reuse(file.source, spool.add(file.document))
                 unchanged.append(file.source)
                 touched = True
                 continue
@@ -302,7 +315,7 @@ def build_index(
                 skipped.append(file.skipped)
                 continue
             (changed if old else added).append(file.source)
-            fresh.append((file.document, file.sentences, file.chunks))
+            fresh.append((spool.add(file.document), sentence_rows(file.sentences), chunk_rows(file.chunks)))
         removed = sorted(set(old_files) - set(kept) - set(added) - set(changed))
         if not kept and not fresh:
             raise SourcesError(_nothing_to_index(sources, skipped))
@@ -355,7 +368,7 @@ def build_index(
         files=len(files),
         chunks=sum(len(f.chunks) for f in files),
         embedded_chunks=total,
-        word_pieces=sum(c.n_word_pieces for _, _, chunks in fresh for c in chunks),
+        word_pieces=sum(int(chunks[:, 3].sum()) for _, _, chunks in fresh),
         seconds=time.perf_counter() - started,
         added=tuple(added),
         changed=tuple(changed),

@@ -13,7 +13,6 @@ fails because its generation went away starts again on the new one.
 from __future__ import annotations
 
 import bisect
-import json
 import logging
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import numpy as np
 from qa.config import IndexSettings
 from qa.errors import IndexBusyError, IndexCorruptError, IndexIncompatibleError, IndexMissingError
 from qa.index import generations, manifest as mf
+from qa.index.document_records import document_from_line
 from qa.index.embedding import Embedder
 from qa.index.generation_writer import CHUNKS, DOCUMENTS, SENTENCES
 from qa.index.lexical import SENTENCE_WORD_FILES, LexicalIndex, SentenceWords
@@ -208,26 +208,11 @@ def _token_bounds(path: Path, chunks: int) -> list[int] | None:
 
 
 def _read_documents(generation: Path) -> list[Document]:
-    documents = []
     try:
         with open(generation / DOCUMENTS, encoding="utf-8") as f:
-            for line in f:
-                d = json.loads(line)
-                documents.append(
-                    Document(
-                        source=d["source"],
-                        text=d["text"],
-                        sha256=d["sha256"],
-                        size=d["size"],
-                        mtime=d["mtime"],
-                        kind=d["kind"],
-                        page_starts=tuple(d["page_starts"]),
-                        line_map=tuple(tuple(anchor) for anchor in d.get("line_map", ())),
-                    )
-                )
+            return [document_from_line(line) for line in f]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise IndexCorruptError(f"the index file {generation / DOCUMENTS} cannot be read ({exc}): {mf.REBUILD_HINT}") from exc
-    return documents
 
 
 def load_index(

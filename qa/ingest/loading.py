@@ -169,8 +169,9 @@ def load_document(
         raise skip(f"unsupported {what} (supported: {_SUPPORTED})")
     if st.st_size > max_file_bytes:
         raise skip(_too_large(st.st_size, max_file_bytes))
-    if kind == "text" and (page := _rendered_page(root, path)) is not None:
-        raise skip(f"reST source of {page}, which is indexed instead")
+    if kind == "text" and _rendered_page(root, path) is not None:
+        # The same words for every such file, so that a build report can group them.
+        raise skip("reST source of an HTML page beside it, which is indexed instead")
 
     try:
         with open(path, "rb") as handle:

@@ -9,7 +9,10 @@ goes to a temporary folder unless `--index` names one (kept, e.g. to measure ope
 `--fake-model` runs `build_index` with an embedder of the same output shape but no model
 (384-d random unit vectors: one per chunk, per sentence and per word piece of the model's
 own tokenizer), so the storage path's memory can be measured at 100k chunks on a machine
-where embedding them would take hours. Its peak lacks the model and torch.
+where embedding them would take hours. Its peak lacks the model and torch. It also prints
+the peak of each phase of the build (the child's resident memory sampled every 0.1 s
+against the progress it reports: loading, embedding, saving, then vector search, BM25,
+sentence words and hashing), to show where memory goes.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -69,7 +73,12 @@ class ShapedRandomEmbedder(Embedder):
         return self._unit(len(texts)), [self._unit(len(s)) for s in spans], tokens
 
 
-build_index(Path(sys.argv[2]), Path(sys.argv[3]), embedder=ShapedRandomEmbedder(), rebuild=True)
+def phase(event):  # the parent samples memory against these lines
+    stage = f"{event.stage}: {event.detail}" if event.stage == "index" and event.detail else event.stage
+    print(f"PHASE {stage}", file=sys.stderr, flush=True)
+
+
+build_index(Path(sys.argv[2]), Path(sys.argv[3]), embedder=ShapedRandomEmbedder(), rebuild=True, progress=phase)
 """
 
 
@@ -85,10 +94,30 @@ def measure(sources: Path, index_dir: Path, fake: bool = False, code: Path = ROO
         else [QA, "index", str(sources), "--index", str(index_dir), "--rebuild"]
     )
     started = time.perf_counter()
-    run = subprocess.run(command, env=env, capture_output=True, text=True)
+    child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    phases: dict[str, float] = {}  # phase -> peak MB sampled in it
+    current = ["start"]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.1):
+            mb = _rss_mb(child.pid)
+            phases[current[0]] = max(phases.get(current[0], 0.0), mb)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    errors = []
+    for line in child.stderr:
+        if line.startswith("PHASE "):
+            current[0] = line[6:].strip()
+        else:
+            errors.append(line)
+    child.wait()
+    done.set()
+    sampler.join()
     seconds = time.perf_counter() - started
-    if run.returncode != 0:
-        sys.exit(f"qa index failed ({run.returncode}): {run.stderr.strip()[-2000:]}")
+    if child.returncode != 0:
+        sys.exit(f"qa index failed ({child.returncode}): {''.join(errors).strip()[-2000:]}")
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
     current = (index_dir / "CURRENT").read_text().split()[0]
     manifest = json.loads((index_dir / current / "manifest.json").read_text())
@@ -101,7 +130,17 @@ def measure(sources: Path, index_dir: Path, fake: bool = False, code: Path = ROO
         "seconds": seconds,
         "index_mb": _size(index_dir / current) / 2**20,
         "store": manifest["store"]["kind"],
+        "phases": phases,
     }
+
+
+def _rss_mb(pid: int) -> float:
+    """Resident memory of process `pid` now (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def main() -> None:
@@ -120,6 +159,8 @@ def main() -> None:
         f"{args.sources}: {r['files']:,} files, {r['chunks']:,} chunks, {r['sentences']:,} sentences; "
         f"peak RSS {r['peak_rss_mb']:,.0f} MB; {r['seconds']:,.0f} s; index {r['index_mb']:,.0f} MB ({r['store']})"
     )
+    if len(r["phases"]) > 1:  # only the fake writer reports its phases
+        print("peak RSS per phase (sampled every 0.1 s): " + ", ".join(f"{k} {v:,.0f} MB" for k, v in r["phases"].items()))
 
 
 if __name__ == "__main__":
