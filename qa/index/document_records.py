@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -52,7 +53,7 @@ def document_from_line(line: str | bytes) -> Document:
 
 
 @dataclass(frozen=True, slots=True)
-class DocumentRef:
+class DocumentRef(ABC):
     """A document's metadata, and how to get the whole of it: `load()` and `line()`."""
 
     source: str
@@ -66,11 +67,11 @@ class DocumentRef:
         return {"source": document.source, "size": document.size, "mtime": document.mtime,
                 "sha256": document.sha256, "kind": document.kind}
 
-    def load(self) -> Document:
-        raise NotImplementedError
+    @abstractmethod
+    def load(self) -> Document: ...
 
-    def line(self) -> bytes:
-        raise NotImplementedError
+    @abstractmethod
+    def line(self) -> bytes: ...
 
 
 @dataclass(frozen=True, slots=True)
