@@ -59,8 +59,10 @@ class ShapedRandomEmbedder(Embedder):
     def embed(self, texts, *, on_batch=None):
         return self._unit(len(texts))
 
-    def count_word_pieces(self, text):
-        return len(_word_piece_tokenizer().encode(text, add_special_tokens=False).ids)
+    # The bundled model's own counter (the same arithmetic), so that files are prepared in
+    # worker processes as in `qa index` (a method defined here, in __main__, cannot be sent
+    # to them, and the build process would prepare every file itself).
+    count_word_pieces = SentenceTransformerEmbedder.count_word_pieces
 
     def embed_with_tokens(self, texts, spans, *, on_batch=None):
         tokens = []
