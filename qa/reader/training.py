@@ -204,6 +204,14 @@ class TrainSettings:
     bf16: bool = False
 
 
+def _span_f1(predicted: tuple[int, int], gold: tuple[int, int]) -> float:
+    """Token F1 of two inclusive token spans."""
+    overlap = max(0, min(predicted[1], gold[1]) - max(predicted[0], gold[0]) + 1)
+    if not overlap:
+        return 0.0
+    return 2 * overlap / (predicted[1] - predicted[0] + 1 + gold[1] - gold[0] + 1)
+
+
 def evaluate(model, batcher: Batcher, examples: Examples, limit: int = 6000) -> dict:
     """Paragraph-level SQuAD 2.0 figures on the validation split (answer vs no answer)."""
     import torch
@@ -221,16 +229,7 @@ def evaluate(model, batcher: Batcher, examples: Examples, limit: int = 6000) -> 
                 gold = (int(ts[k]), int(te[k]))
                 margins.append(best.margin)
                 answerable.append(gold[0] >= 0)
-                if gold[0] >= 0:
-                    overlap = max(0, min(best.end, gold[1]) - max(best.start, gold[0]) + 1)
-                    if overlap:
-                        prec = overlap / (best.end - best.start + 1)
-                        rec = overlap / (gold[1] - gold[0] + 1)
-                        f1s.append(2 * prec * rec / (prec + rec))
-                    else:
-                        f1s.append(0.0)
-                else:
-                    f1s.append(None)
+                f1s.append(_span_f1((best.start, best.end), gold) if gold[0] >= 0 else None)
     model.train()
     margins_a = np.array(margins)
     answerable_a = np.array(answerable)
@@ -251,10 +250,11 @@ def evaluate_groups(model, batcher: Batcher, groups: Groups, limit: int = 3000) 
 
     groups = groups.take(np.arange(min(limit, len(groups))))
     size = groups.passage.shape[1]
-    margins, f1s = [], []
+    margins, f1s, answerable = [], [], []
     model.eval()
     with torch.inference_mode():
         for batch in batcher.group_batches(groups, 64, None):
+            answerable.extend(groups.take(batch).answerable.tolist())
             p, pm, m, q, qm, ts, te = batcher.group_tensors(groups, batch)
             start, end, null = model(p, pm, m, q, qm)
             for g in range(len(batch)):
@@ -266,11 +266,9 @@ def evaluate_groups(model, batcher: Batcher, groups: Groups, limit: int = 3000) 
                         best, best_slot = span, k
                 margins.append(best.margin)
                 gold = (int(ts[best_slot]), int(te[best_slot]))
-                overlap = max(0, min(best.end, gold[1]) - max(best.start, gold[0]) + 1) if gold[0] >= 0 else 0
-                f1s.append(2 * overlap / (best.end - best.start + 1 + gold[1] - gold[0] + 1) if overlap else 0.0)
+                f1s.append(_span_f1((best.start, best.end), gold) if gold[0] >= 0 else 0.0)
     model.train()
-    margins_a, f1_a = np.array(margins), np.array(f1s)
-    answerable = groups.take(np.concatenate(batcher.group_batches(groups, 64, None))).answerable
+    margins_a, f1_a, answerable = np.array(margins), np.array(f1s), np.array(answerable)
     squad2 = np.where(answerable, np.where(margins_a > 0, f1_a, 0.0), (margins_a <= 0).astype(float))
     return {
         "group_f1_answerable_unthresholded": float(f1_a[answerable].mean()) if answerable.any() else 0.0,
