@@ -260,24 +260,24 @@ def test_the_manifest_records_the_pinned_model_hashes(tmp_path):
 
 @pytest.fixture
 def model_copy(tmp_path):
-    from qa.index.embedding import _package_model_path
+    from qa.index.embedding import bundled_model_path
 
     target = tmp_path / "model"
-    shutil.copytree(_package_model_path(), target)
+    shutil.copytree(bundled_model_path(), target)
     return target
 
 
 def test_the_bundled_model_files_match_their_pins():
-    from qa.index.embedding import _package_model_path, verify_model_files
+    from qa.index.embedding import bundled_model_path, verify_model_files
 
-    verify_model_files(_package_model_path())  # raises on any mismatch
+    verify_model_files(bundled_model_path())  # raises on any mismatch
 
 
 def _load_error(model_copy, monkeypatch) -> ModelUnavailableError:
     """The error of loading the model from `model_copy` (the verified path is not cached)."""
     from qa.index import embedding
 
-    monkeypatch.setattr(embedding, "_package_model_path", lambda: str(model_copy))
+    monkeypatch.setattr(embedding, "bundled_model_path", lambda: str(model_copy))
     embedding._verified_model_path.cache_clear()
     try:
         with pytest.raises(ModelUnavailableError) as info:

