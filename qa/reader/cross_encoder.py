@@ -45,7 +45,9 @@ def tokenizer():
     offline_hub()
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(bundled_model_path())
+    tok = AutoTokenizer.from_pretrained(bundled_model_path())
+    tok.model_max_length = 1 << 30  # pairs are cut to the window by encode_pairs, not here
+    return tok
 
 
 def encode_pairs(tok, question: str | list[str], passages: list[str], config: CrossConfig) -> list[Encoded]:
