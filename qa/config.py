@@ -109,7 +109,7 @@ class IndexSettings:
 @dataclass(frozen=True, slots=True)
 class AskSettings:
     top_k: int = 10  # passages retrieved and returned
-    read_k: int = 5  # passages the hand-tuned extractor reads (the trained reader reads top_k)
+    read_k: int = 5  # passages the answerer reads (for the reader, 10 answered no better: model card)
     dense_weight: float = 0.5  # convex fusion: w·cos + (1-w)·bm25/max (FINDINGS.md)
     # Plus this times the passage's best sentence cosine (pooled sentence vectors).
     sentence_weight: float = 1.0
@@ -164,6 +164,13 @@ class AskSettings:
 
 
 CALIBRATION_KEY = "calibration"
+
+
+def calibration_record(index_dir: Path) -> dict[str, Any] | None:
+    """How the index's abstention threshold was calibrated (`qa eval --calibrate`): the
+    questions, the curve and the answerer it was chosen for; None when it never was."""
+    return _read_config(index_dir).get(CALIBRATION_KEY)
+
 # Bounds of each setting; the type comes from the dataclass field.
 _ASK_BOUNDS: dict[str, tuple[float | None, float | None]] = {
     "top_k": (1, None),

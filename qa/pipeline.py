@@ -12,13 +12,16 @@ from dataclasses import replace
 from collections.abc import Callable
 from pathlib import Path
 
-from qa.config import MAX_QUESTION_CHARS, WRITER_WAIT_SECONDS, AskSettings, default_indexes, default_sources
+from qa.config import (
+    MAX_QUESTION_CHARS, WRITER_WAIT_SECONDS, AskSettings, calibration_record, default_indexes, default_sources,
+)
 from qa.errors import QuestionError
 from qa.types import Answer, BuildReport, IndexStats, Progress
 
 log = logging.getLogger(__name__)
 
-SHIPPED_READER = "shipped"  # `reader=` value naming the reader shipped in the package
+SHIPPED_READER = "shipped"  # `reader=` value naming the reader shipped in the package (the default)
+EXTRACTOR = "extractor"  # `reader=` value for the hand-tuned extractor (fast, no torch)
 # The hand-tuned extractor's threshold: off-topic questions scored <= .25 on the dev sets,
 # answerable Super Bowl ones .35 at the 99th percentile.
 HEURISTIC_ABSTAIN_THRESHOLD = 0.27
@@ -47,14 +50,18 @@ def check_question(question: str) -> str:
 
 
 class Pipeline:
-    """A loaded index plus the retriever and extractor that answer over it."""
+    """A loaded index plus the retriever and the answerer (the trained reader, or the
+    hand-tuned extractor) that answer over it."""
 
     def __init__(
         self, index, retriever, embedder, settings: AskSettings, report: BuildReport | None,
-        notice: str | None = None, reader=None,
+        notice: str | None = None, reader=None, answerer: str = EXTRACTOR,
     ):
         self._index = index
         self._reader = reader  # qa.reader.weights.LoadedReader
+        # Who answers: "extractor", or "reader <sha256 of its weights>" (what a calibrated
+        # threshold is recorded for).
+        self.answerer = answerer
         self._retriever = retriever
         self._embedder = embedder
         self.settings = settings
@@ -76,7 +83,7 @@ class Pipeline:
         embedder=None,
         wait: float = WRITER_WAIT_SECONDS,
         on_wait: Callable[[str], None] | None = None,
-        reader: Path | str | None = None,
+        reader: Path | str | None = SHIPPED_READER,
         verify: bool = False,
     ) -> Pipeline:
         """Load the index for `sources`, building or updating it first when `build` is true
@@ -89,9 +96,10 @@ class Pipeline:
         Without `sources`, an existing index is updated from the folder it was built from,
         and used as it is if that folder is gone. With `build=False` the saved index is
         used as it is (IndexMissingError if none). `reader` answers through the trained
-        reader: `"shipped"` for the one in the package, or a folder written by `qa
-        train-reader`; None (the default) keeps the hand-tuned extractor, which still
-        answers better on the bench sets (README). Opening checks the index files' sizes and
+        reader: `"shipped"` (the default) for the one in the package, or a folder written by
+        `qa train-reader`; `"extractor"` or None answers with the hand-tuned extractor
+        instead (no torch at question time, ~5x faster, but it cannot tell an on-topic
+        question the sources don't answer: README). Opening checks the index files' sizes and
         modification times; `verify` hashes them all (a build always does). Raises the typed
         errors of `qa.errors`; never prints.
         """
@@ -103,7 +111,7 @@ class Pipeline:
 
         embedder = embedder or default_embedder()
         loaded_reader = None
-        if reader is not None:  # verified first: a damaged file fails before any build
+        if reader is not None and str(reader) != EXTRACTOR:  # verified first: a damaged file fails before any build
             loaded_reader = open_reader(None if str(reader) == SHIPPED_READER else Path(reader))
         if index_dir is None:
             sources = Path(sources) if sources is not None else default_sources()
@@ -146,13 +154,19 @@ class Pipeline:
         if warm_up:  # pay the model load here, not in the first question's latency
             warm_up()
         settings = AskSettings.load(index_dir)
+        answerer = f"reader {loaded_reader.sha256}" if loaded_reader else EXTRACTOR
+        record = calibration_record(index_dir)  # before answerers were recorded, only the extractor's
+        if record is not None and record.get("answerer", EXTRACTOR) != answerer:
+            # A threshold is a point on one answerer's confidence scale: another's differs.
+            log.info("the abstention threshold in %s was calibrated for another answerer: using this one's own", index_dir)
+            settings = replace(settings, abstain_threshold=None)
         if settings.abstain_threshold is None:  # the answerer's own, unless calibrated here
             default = loaded_reader.calibration.threshold if loaded_reader else HEURISTIC_ABSTAIN_THRESHOLD
             settings = replace(settings, abstain_threshold=default)
         retriever = HybridRetriever(
             index, embedder, dense_weight=settings.dense_weight, sentence_weight=settings.sentence_weight
         )
-        return cls(index, retriever, embedder, settings, report, notice, loaded_reader)
+        return cls(index, retriever, embedder, settings, report, notice, loaded_reader, answerer)
 
     @property
     def stats(self) -> IndexStats:

@@ -36,13 +36,7 @@ def seeds_copy_indexed(tmp_path_factory, real_embedder) -> tuple:
     root = tmp_path_factory.mktemp("answering")
     sources = root / "seeds"
     shutil.copytree(SEEDS, sources)
-    return Pipeline.open(root / "index", sources=sources, embedder=real_embedder), root
-
-
-@pytest.fixture(scope="session")
-def seeds_pipeline(seeds_copy_indexed) -> Pipeline:
-    """The default answerer, the hand-tuned extractor."""
-    return seeds_copy_indexed[0]
+    return Pipeline.open(root / "index", sources=sources, embedder=real_embedder, reader="extractor"), root
 
 
 @pytest.fixture(scope="session", params=["extractor", "reader"])
@@ -51,7 +45,9 @@ def any_answerer(request, seeds_copy_indexed, real_embedder) -> Pipeline:
     pipeline, root = seeds_copy_indexed
     if request.param == "extractor":
         return pipeline
-    return Pipeline.open(root / "index", embedder=real_embedder, reader="shipped")
+    default = Pipeline.open(root / "index", embedder=real_embedder)
+    assert default.answerer.startswith("reader ")  # the trained reader answers by default
+    return default
 
 
 def _seed_questions() -> list[dict]:
@@ -67,8 +63,8 @@ def _overlaps(citation, answers) -> bool:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("item", _seed_questions(), ids=lambda q: q["id"])
-def test_seeds_dev(seeds_pipeline, item):
-    answer = seeds_pipeline.ask(item["question"])
+def test_seeds_dev(any_answerer, item):
+    answer = any_answerer.ask(item["question"])
     if not item["answers"]:
         assert answer.abstained
         assert answer.reason.startswith("nothing in the sources mentions")
@@ -163,24 +159,36 @@ def test_any_question_gets_an_answer_or_a_clear_error_and_spans_are_verbatim(any
 
 
 @pytest.fixture(scope="session")
-def superbowl_pipeline(tmp_path_factory, real_embedder) -> Pipeline:
+def superbowl_index(tmp_path_factory, real_embedder) -> Path:
     index = tmp_path_factory.mktemp("superbowl") / "index"
-    return Pipeline.open(index, sources=SUPERBOWL_SOURCES, embedder=real_embedder)
+    Pipeline.open(index, sources=SUPERBOWL_SOURCES, embedder=real_embedder, reader="extractor")
+    return index
+
+
+@pytest.fixture(scope="session")
+def superbowl_pipeline(superbowl_index, real_embedder) -> Pipeline:
+    """The hand-tuned extractor (what its own cues are tested on)."""
+    return Pipeline.open(superbowl_index, embedder=real_embedder, reader="extractor")
 
 
 @pytest.mark.slow
-def test_superbowl_meets_the_targets(superbowl_pipeline):
+@pytest.mark.parametrize("answerer", ["extractor", "shipped"])
+def test_superbowl_meets_the_targets(superbowl_index, real_embedder, answerer):
     from qa.evaluation.questions import load_questions
     from qa.evaluation.runner import evaluate
 
-    metrics = evaluate(superbowl_pipeline, load_questions(BENCH / "superbowl" / "questions.jsonl")).metrics
-    # The issue's targets are evidence_hit .75 and f1 .45; these floors are what the
-    # pipeline reaches (see the report), so a regression fails here.
+    pipeline = Pipeline.open(superbowl_index, embedder=real_embedder, reader=answerer)
+    metrics = evaluate(pipeline, load_questions(BENCH / "superbowl" / "questions.jsonl")).metrics
+    # These floors are what each answerer reaches (README), so a regression fails here.
     assert metrics["hit@5"] >= 0.97
     assert metrics["verbatim"] == 1.0
-    assert metrics["evidence_hit"] >= 0.715  # .67 before token MaxSim, .705 before the focus noun
-    assert metrics["f1"] >= 0.51  # .39 before token MaxSim, .465 before the focus noun
-    assert metrics["abstain_answerable"] <= 0.01
+    if answerer == "extractor":
+        assert metrics["evidence_hit"] >= 0.715  # .67 before token MaxSim, .705 before the focus noun
+        assert metrics["f1"] >= 0.51  # .39 before token MaxSim, .465 before the focus noun
+        assert metrics["abstain_answerable"] <= 0.01
+    else:  # the trained reader: better spans, but it abstains on about a quarter (the issue wants <= .08)
+        assert metrics["f1"] >= 0.54
+        assert metrics["abstain_answerable"] <= 0.25
 
 
 @pytest.mark.slow
@@ -273,11 +281,11 @@ def test_ask_aligns_question_tokens_with_the_stored_ones(tmp_path, monkeypatch):
         return real(index, row, question)
 
     monkeypatch.setattr("qa.answer.answering.align_chunk", spy)
-    with_tokens = Pipeline.open(tmp_path / "a", sources=tmp_path / "seeds", embedder=TokenFakeEmbedder())
+    with_tokens = Pipeline.open(tmp_path / "a", sources=tmp_path / "seeds", embedder=TokenFakeEmbedder(), reader="extractor")
     answer = with_tokens.ask("When will Russia withdraw from the International Space Station?")
     assert calls and set(calls) <= {p.row for p in answer.passages}
     calls.clear()
-    without = Pipeline.open(tmp_path / "b", sources=tmp_path / "seeds", embedder=FakeEmbedder())
+    without = Pipeline.open(tmp_path / "b", sources=tmp_path / "seeds", embedder=FakeEmbedder(), reader="extractor")
     plain = without.ask("When will Russia withdraw from the International Space Station?")
     assert not calls  # no stored token vectors: late interaction is skipped, not an error
     for a in (answer, plain):

@@ -132,6 +132,15 @@ def test_squad_v2_end_to_end_with_calibration(tmp_path, capsys):
     assert AskSettings.load(index).abstain_threshold == chosen
     saved = json.loads((index / ASK_CONFIG_FILE).read_text())
     assert saved["abstain_threshold"] == saved["calibration"]["abstain_threshold"] == chosen
+    # The threshold was chosen on the reader's confidence: the extractor keeps its own.
+    from qa.pipeline import HEURISTIC_ABSTAIN_THRESHOLD, Pipeline
+
+    reader = Pipeline.open(index, build=False)
+    assert saved["calibration"]["answerer"] == reader.answerer and reader.answerer.startswith("reader ")
+    assert reader.settings.abstain_threshold == chosen
+    extractor = Pipeline.open(index, build=False, reader="extractor")
+    assert extractor.answerer == "extractor"
+    assert extractor.settings.abstain_threshold == HEURISTIC_ABSTAIN_THRESHOLD != chosen
 
 
 @pytest.mark.slow

@@ -119,8 +119,9 @@ def test_weights_are_memory_mapped_views_equal_to_safetensors():
     assert not mapped["embeddings.word_embeddings.weight"].flags.writeable
 
 
-def test_a_question_is_answered_without_torch_scipy_or_bm25s(tmp_path):
-    """A fresh process opens a built index and answers: none of the heavy libraries load."""
+def test_the_extractor_answers_without_torch_scipy_or_bm25s(tmp_path):
+    """A fresh process opens a built index and answers with the extractor: none of the
+    heavy libraries load (the trained reader, the default, needs torch)."""
     from qa.index.indexing import build_index
 
     build_index(SEEDS, tmp_path / "idx", embedder=SentenceTransformerEmbedder())
@@ -128,7 +129,7 @@ def test_a_question_is_answered_without_torch_scipy_or_bm25s(tmp_path):
         "import sys\n"
         "from pathlib import Path\n"
         "from qa.pipeline import Pipeline\n"
-        f"pipeline = Pipeline.open(Path({str(tmp_path / 'idx')!r}), sources=Path({str(SEEDS)!r}))\n"
+        f"pipeline = Pipeline.open(Path({str(tmp_path / 'idx')!r}), sources=Path({str(SEEDS)!r}), reader='extractor')\n"
         "answer = pipeline.ask('Which opposition activist was imprisoned?')\n"
         "print('ANSWER', answer.text)\n"
         f"print('HEAVY', [m for m in {HEAVY!r} if m in sys.modules])\n"

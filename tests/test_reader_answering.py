@@ -38,6 +38,22 @@ def test_on_topic_questions_the_sources_do_not_answer_abstain(reader_pipeline, q
     assert answer.passages
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How much would Russia's new space station cost?",  # "$6 billion", not also "around $6 billion"
+        "Which opposition activist was imprisoned?",  # "Alexei Navalny", not also "Alexei Navalny and Russia"
+    ],
+)
+def test_alternatives_are_other_answers_not_the_same_one_cut_differently(reader_pipeline, question):
+    answer = reader_pipeline.ask(question)
+    spans = [(c.citation.source, c.citation.start, c.citation.end) for c in (answer.best, *answer.alternatives)]
+    for i, (source, start, end) in enumerate(spans):
+        for other, a, b in spans[:i]:
+            assert other != source or end <= a or b <= start, (answer.text, [c.text for c in answer.alternatives])
+
+
 @given(
     text=st.text(alphabet=st.sampled_from("ab1 .,-'é\n"), min_size=1, max_size=40),
     data=st.data(),

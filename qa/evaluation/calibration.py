@@ -118,13 +118,15 @@ def calibrate(results: Sequence[QuestionResult], current: float) -> Calibration:
     return Calibration(threshold, current, objective, curve, chosen, len(results))
 
 
-def save_calibration(calibration: Calibration, index_dir: Path, questions_file: str) -> Path:
-    """Write the threshold and the curve that chose it into the index's config.json, in
-    one atomic write (two files could be left paired wrong by a kill between them)."""
+def save_calibration(calibration: Calibration, index_dir: Path, questions_file: str, answerer: str) -> Path:
+    """Write the threshold, the curve that chose it and the answerer whose confidence it
+    cuts (`Pipeline.answerer`: another answerer ignores it) into the index's config.json,
+    in one atomic write (two files could be left paired wrong by a kill between them)."""
     index_dir = Path(index_dir)
     settings = AskSettings.load(index_dir)
     record: dict[str, Any] = {
         "questions_file": questions_file,
+        "answerer": answerer,
         "questions": calibration.questions,
         "objective": calibration.objective,
         "previous_threshold": calibration.previous,

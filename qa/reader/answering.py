@@ -1,8 +1,9 @@
-"""Extractive answers read by the trained reader (opt-in: `qa ask --reader shipped`).
+"""Extractive answers read by the trained reader (the default answerer).
 
-For a question, the reader reads the top retrieved passages through the token vectors the
-index stores for each chunk and the question's own token vectors, and scores every span
-of up to 30 word pieces against "no answer" in each passage. The best span over all the
+For a question, the reader reads the top retrieved passages (the cross-encoder reads their
+text with the question; the earlier head reads the token vectors the index stores for each
+chunk and the question's own) and scores every span of up to 30 word pieces against "no
+answer" in each passage. The best span over all the
 passages is the answer when the reader's calibrated confidence (a probability that the
 answer is right, the same scale on every corpus) reaches `AskSettings.abstain_threshold`;
 otherwise the pipeline abstains and says why. Spans are cut from the document text at
@@ -118,15 +119,21 @@ def _evidence(index, source: str, start: int, end: int) -> Citation:
 
 
 def _candidates(reads: list[_Read], index, wanted: int, calibration) -> list[Candidate]:
-    """Distinct answer texts, best first (the same text from two passages counts once)."""
+    """Distinct answers, best first: the same text from two passages counts once, and a
+    span overlapping a better one ("around $6 billion" under "$6 billion") is the same
+    answer cut differently, not an alternative."""
     out: list[Candidate] = []
     seen: set[str] = set()
+    taken: list[tuple[str, int, int]] = []
     for r in reads:
         citation = make_citation(index, r.source, r.start, r.end)
         key = " ".join(citation.text.lower().split())
         if not key or key in seen:
             continue
+        if any(s == r.source and r.start < e and b < r.end for s, b, e in taken):
+            continue
         seen.add(key)
+        taken.append((r.source, r.start, r.end))
         out.append(Candidate(citation.text, citation, _evidence(index, r.source, r.start, r.end), calibration.confidence(r.margin)))
         if len(out) >= wanted:
             break
@@ -148,7 +155,9 @@ def answer_with_reader(
     passages = list(passages)
     if not passages:
         return Answer(question, None, reason="the index holds no passages to answer from")
-    read = passages[: max(1, settings.top_k)]  # all retrieved: hit@10 is what it can reach
+    # The top read_k (5) of the top_k retrieved: reading all 10 gave the same answers to
+    # three decimals on squad2-dev and Super Bowl (F1 .545 / .555) at 1.5x the time.
+    read = passages[: max(1, settings.read_k)]
     reads = read_passages(reader.network, question, query_tokens, read, index, reader.calibration.rank_penalty)
     candidates = _candidates(reads, index, 1 + max(0, alternatives), reader.calibration)
     if not candidates:

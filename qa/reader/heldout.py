@@ -99,16 +99,17 @@ def calibrate_heldout(
 ) -> dict:
     from qa.errors import IndexIncompatibleError
     from qa.reader.answering import read_passages
-    from qa.pipeline import Pipeline
+    from qa.pipeline import EXTRACTOR, Pipeline
     from qa.reader.weights import open_reader
 
     questions = heldout_sources(paragraphs, work / "sources")
     random.Random(seed).shuffle(questions)
     questions = questions[:limit]
     try:
-        pipeline = Pipeline.open(work / "index", sources=work / "sources")
+        # Only its index and retriever are used: no reader to load (not even the shipped one).
+        pipeline = Pipeline.open(work / "index", sources=work / "sources", reader=EXTRACTOR)
     except IndexIncompatibleError:  # a cache from an older qa: it is ours to rebuild
-        pipeline = Pipeline.open(work / "index", sources=work / "sources", rebuild=True)
+        pipeline = Pipeline.open(work / "index", sources=work / "sources", reader=EXTRACTOR, rebuild=True)
     reader = open_reader(reader_dir)
     index, embedder, retriever = pipeline._index, pipeline._embedder, pipeline._retriever
     settings = pipeline.settings
@@ -118,7 +119,7 @@ def calibrate_heldout(
     for n, (question, _, gold) in enumerate(questions):
         vector, tokens = embedder.embed_query(question)
         passages = retriever.retrieve(question, settings.top_k, query_vector=vector)
-        reads = read_passages(reader.network, question, tokens, passages[: settings.top_k], index)
+        reads = read_passages(reader.network, question, tokens, passages[: settings.read_k], index)  # as answer_with_reader
         candidates.append([
             (r.margin, r.passage, max((token_f1(index.document(r.source).text[r.start : r.end], g) for g in gold), default=0.0))
             for r in reads

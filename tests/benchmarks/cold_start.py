@@ -7,7 +7,10 @@ before timing (and reused), so the rounds time what a person waits for after ask
 interpreter, the imports, opening the index, encoding the question and answering.
 Also prints which heavy libraries the ask imported. Not a test: prints numbers.
 
-    python tests/benchmarks/cold_start.py [--rounds 10] [--index-root DIR]
+    python tests/benchmarks/cold_start.py [--rounds 10] [--index-root DIR] [--reader shipped|extractor]
+
+`--reader` is passed to `qa ask`: the trained reader (the default) loads torch to answer,
+the extractor does not.
 """
 
 from __future__ import annotations
@@ -36,9 +39,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--index-root", type=Path, default=Path("/tmp/qa-cold-start"))
+    parser.add_argument("--reader", default="shipped", help="who answers: shipped (default) or extractor")
     args = parser.parse_args()
     index = args.index_root / "seeds"
-    ask = [sys.executable, "-m", "qa", "ask", QUESTION, "--sources", str(ROOT / "seeds"), "--index", str(index)]
+    ask = [sys.executable, "-m", "qa", "ask", QUESTION, "--sources", str(ROOT / "seeds"), "--index", str(index),
+           "--reader", args.reader]
     torch = [sys.executable, "-c", "import torch"]
     # (Re)build the scratch index with this qa (one left by an older qa would be refused),
     # then warm the page cache for both sides.
@@ -60,7 +65,7 @@ def main() -> None:
     )
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=ENV, cwd=ROOT).stderr
     ask_median, torch_median = statistics.median(times["ask"]), statistics.median(times["torch"])
-    print(f"{args.rounds} interleaved rounds, fresh processes, question {QUESTION!r} on seeds/")
+    print(f"{args.rounds} interleaved rounds, fresh processes, question {QUESTION!r} on seeds/, --reader {args.reader}")
     for name in ("ask", "torch"):
         values = sorted(times[name])
         label = "qa ask (cold)" if name == "ask" else "import torch"
