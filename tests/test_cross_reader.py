@@ -87,3 +87,78 @@ def test_weights_round_trip_without_the_frozen_embeddings(tmp_path):
     text = "The parrot lives in the library. It is called Polly."
     (spans,) = reader.passage_spans("Where does the parrot live?", [text], 4)
     assert spans and all(0 <= s.start < s.end <= len(text) for s in spans)
+
+
+@pytest.fixture(scope="module")
+def transformers_tok():
+    from transformers import AutoTokenizer
+
+    from qa.index.embedding import bundled_model_path
+
+    hf = AutoTokenizer.from_pretrained(bundled_model_path())
+    hf.model_max_length = 1 << 30  # encode_pairs cuts pairs itself
+    return hf
+
+
+@hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    question=st.text(max_size=400),
+    passages=st.lists(st.text(max_size=1500), min_size=1, max_size=3),
+)
+def test_pairs_are_those_transformers_tokenizer_makes(tok, transformers_tok, question, passages):
+    """Question time tokenizes without transformers; training's pairs came from it."""
+    ours = encode_pairs(tok, question, passages, CrossConfig())
+    theirs = encode_pairs(transformers_tok, question, passages, CrossConfig())
+    for a, b in zip(ours, theirs, strict=True):
+        assert a.first == b.first
+        np.testing.assert_array_equal(a.ids, b.ids)
+        np.testing.assert_array_equal(a.offsets, b.offsets)
+
+
+@pytest.mark.slow
+def test_the_question_time_network_computes_what_training_built(tok):
+    """CrossNetwork (plain torch) against transformers' BertModel with the shipped weights."""
+    import torch
+
+    from qa.reader.cross_encoder import batch_tensors, build_model, load_tensors
+    from qa.reader.cross_network import CrossNetwork
+
+    weights = load_reader()
+    trained = build_model()
+    load_tensors(trained, weights.tensors)
+    trained.eval()
+    texts = ["Super Bowl 50 was played on February 7, 2016, at Levi's Stadium.", "x " * 400, "Polly lives in the library."]
+    ids, mask, types, allowed = batch_tensors(encode_pairs(tok, "When was Super Bowl 50 played?", texts, CrossConfig()))
+    with torch.inference_mode():
+        expected = trained(ids, mask, types, allowed)
+        got = CrossNetwork(weights.tensors)(ids, mask, types, allowed)
+    for e, g in zip(expected, got):
+        np.testing.assert_allclose(g[allowed].numpy(), e[allowed].numpy(), atol=1e-4)
+        assert (g[~allowed] == -1e4).all()
+
+
+def test_the_default_reader_answers_without_transformers_or_sentence_transformers(tmp_path):
+    """A fresh process opens a built index and answers through the shipped reader: torch,
+    but neither transformers (2 s of a cold `qa ask`) nor sentence-transformers."""
+    import os
+    import subprocess
+    import sys
+
+    from qa.index.embedding import SentenceTransformerEmbedder
+    from qa.index.indexing import build_index
+    from tests.conftest import ROOT, SEEDS
+
+    build_index(SEEDS, tmp_path / "idx", embedder=SentenceTransformerEmbedder())
+    probe = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from qa.pipeline import Pipeline\n"
+        f"pipeline = Pipeline.open(Path({str(tmp_path / 'idx')!r}), sources=Path({str(SEEDS)!r}))\n"
+        "answer = pipeline.ask('Which opposition activist was imprisoned?')\n"
+        "print('ANSWERER', pipeline.answerer.split()[0], 'ANSWER', answer.text)\n"
+        "print('HEAVY', [m for m in ('transformers', 'sentence_transformers', 'bm25s') if m in sys.modules])\n"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert "ANSWERER reader ANSWER Alexei Navalny" in out.stdout, out.stderr
+    assert "HEAVY []" in out.stdout

@@ -39,15 +39,36 @@ class Encoded:
     offsets: np.ndarray  # (n passage tokens, 2)
 
 
-def tokenizer():
-    from qa.index.embedding import bundled_model_path, offline_hub
+class PieceTokenizer:
+    """The bundled model's word-piece tokenizer (`tokenizers`, from its tokenizer.json),
+    called as transformers' fast tokenizer is for the pairs here (same ids and offsets,
+    tested), without importing transformers."""
 
-    offline_hub()
-    from transformers import AutoTokenizer
+    def __init__(self, path: str):
+        from tokenizers import Tokenizer
 
-    tok = AutoTokenizer.from_pretrained(bundled_model_path())
-    tok.model_max_length = 1 << 30  # pairs are cut to the window by encode_pairs, not here
-    return tok
+        self._tok = Tokenizer.from_file(path)
+        self._tok.no_padding()  # the bundled file pads and cuts at 128: pairs are cut by encode_pairs
+        self._tok.no_truncation()
+        self.cls_token_id = self._tok.token_to_id("[CLS]")
+        self.sep_token_id = self._tok.token_to_id("[SEP]")
+
+    def __call__(self, texts: list[str], *, add_special_tokens: bool = False, truncation: bool = False,
+                 max_length: int | None = None, return_offsets_mapping: bool = False) -> dict:
+        encodings = self._tok.encode_batch(list(texts), add_special_tokens=add_special_tokens)
+        cut = max_length if truncation and max_length is not None else None
+        out = {"input_ids": [e.ids[:cut] for e in encodings]}
+        if return_offsets_mapping:
+            out["offset_mapping"] = [e.offsets[:cut] for e in encodings]
+        return out
+
+
+def tokenizer() -> PieceTokenizer:
+    import os
+
+    from qa.index.embedding import bundled_model_path
+
+    return PieceTokenizer(os.path.join(bundled_model_path(), "tokenizer.json"))
 
 
 def encode_pairs(tok, question: str | list[str], passages: list[str], config: CrossConfig) -> list[Encoded]:
@@ -145,12 +166,11 @@ class CrossReader:
         import torch
 
         from qa.index.embedding import bf16_supported
+        from qa.reader.cross_network import CrossNetwork
 
         self.config = config
         self._tok = tokenizer()
-        self._model = build_model()
-        load_tensors(self._model, tensors)
-        self._model.eval()
+        self._model = CrossNetwork(tensors)  # plain torch: no transformers to import or build
         self._bf16 = bf16_supported()
         self._torch = torch
 
