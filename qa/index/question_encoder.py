@@ -52,6 +52,16 @@ def load_safetensors(path: str) -> dict[str, np.ndarray]:
     return tensors
 
 
+def bert_config(folder: str) -> dict:
+    """The model's config.json, refused unless it is the BERT these forward passes compute
+    (GELU, absolute positions)."""
+    with open(os.path.join(folder, "config.json"), encoding="utf-8") as f:
+        config = json.load(f)
+    if config.get("hidden_act") != "gelu" or config.get("position_embedding_type", "absolute") != "absolute":
+        raise ValueError(f"{folder} is not a BERT with GELU and absolute positions")
+    return config
+
+
 @dataclass(frozen=True, slots=True)
 class EncodedQuestion:
     """One text through the model: its pooled unit vector and its tokens.
@@ -78,10 +88,7 @@ class NumpyMiniLM:
     def __init__(self, folder: str, *, token_layer: int | None = None):
         from tokenizers import Tokenizer
 
-        with open(os.path.join(folder, "config.json"), encoding="utf-8") as f:
-            config = json.load(f)
-        if config.get("hidden_act") != "gelu" or config.get("position_embedding_type", "absolute") != "absolute":
-            raise ValueError(f"{folder} is not a BERT with GELU and absolute positions")
+        config = bert_config(folder)
         self.layers = int(config["num_hidden_layers"])
         self.heads = int(config["num_attention_heads"])
         self.dim = int(config["hidden_size"])

@@ -11,7 +11,6 @@ equal to `build_model`'s outputs. The frozen word embeddings come from the bundl
 
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
@@ -28,13 +27,10 @@ class CrossNetwork:
         import torch
 
         from qa.index.embedding import bundled_model_path
-        from qa.index.question_encoder import load_safetensors
+        from qa.index.question_encoder import bert_config, load_safetensors
 
         folder = bundled_model_path()
-        with open(os.path.join(folder, "config.json"), encoding="utf-8") as f:
-            config = json.load(f)
-        if config.get("hidden_act") != "gelu" or config.get("position_embedding_type", "absolute") != "absolute":
-            raise ValueError(f"{folder} is not a BERT with GELU and absolute positions")
+        config = bert_config(folder)
         self.layers = int(config["num_hidden_layers"])
         self.heads = int(config["num_attention_heads"])
         self.eps = float(config["layer_norm_eps"])
