@@ -162,3 +162,14 @@ def test_the_default_reader_answers_without_transformers_or_sentence_transformer
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, env=env)
     assert "ANSWERER reader ANSWER Alexei Navalny" in out.stdout, out.stderr
     assert "HEAVY []" in out.stdout
+
+
+def test_weights_missing_a_layer_are_refused_when_opened(tmp_path):
+    from qa.reader.cross_encoder import build_model, trained_tensors
+    from qa.reader.weights import ReaderWeightsError
+
+    tensors = trained_tensors(build_model())
+    del tensors["bert.encoder.layer.2.attention.self.key.weight"]
+    save_reader(tmp_path, tensors, CrossConfig(), {"calibration": {"scale": 1.0}})
+    with pytest.raises(ReaderWeightsError, match="does not fit its network"):
+        open_reader(tmp_path)

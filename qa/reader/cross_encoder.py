@@ -11,6 +11,7 @@ Used at question time (`CrossReader.passage_spans`) and in training (`CrossReade
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -64,8 +65,6 @@ class PieceTokenizer:
 
 
 def tokenizer() -> PieceTokenizer:
-    import os
-
     from qa.index.embedding import bundled_model_path
 
     return PieceTokenizer(os.path.join(bundled_model_path(), "tokenizer.json"))
