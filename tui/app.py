@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+import functools
 import os
 import subprocess
 import tempfile
@@ -52,12 +53,13 @@ MAIN_SCREEN_ACTIONS = frozenset(
 )
 
 
-def open_pipeline(sources, index, rebuild, progress):
-    """The real pipeline (imported here, in the worker, so the UI appears at once)."""
+def open_pipeline(sources, index, rebuild, progress, reader: str = "shipped"):
+    """The real pipeline (imported here, in the worker, so the UI appears at once);
+    `reader` says who answers (`qa tui --reader`: shipped, extractor or a folder)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model is bundled: never download
     from qa.pipeline import Pipeline
 
-    return Pipeline.open(index, sources=sources, rebuild=rebuild, progress=progress)
+    return Pipeline.open(index, sources=sources, rebuild=rebuild, progress=progress, reader=reader)
 
 
 class _Quitting(Exception):
@@ -447,12 +449,13 @@ def make_app(
     pipeline_factory: PipelineFactory | None = None,
     export_dir: Path | None = None,
     served: bool = False,
+    reader: str = "shipped",
 ) -> QAApp:
     """The app, used by `qa`, `qa tui`, `qa serve` and the tests (which pass a fake factory)."""
     return QAApp(
         sources=Path(sources) if sources is not None else None,
         index=Path(index) if index is not None else None,
-        pipeline_factory=pipeline_factory or open_pipeline,
+        pipeline_factory=pipeline_factory or functools.partial(open_pipeline, reader=reader),
         export_dir=export_dir,
         served=served,
     )
