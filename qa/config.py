@@ -163,6 +163,11 @@ class AskSettings:
         return replace(cls(), **{k: v for k, v in saved.items() if k != CALIBRATION_KEY})
 
 
+# Who answers (`Pipeline.open(reader=...)`, `--reader`): the trained reader shipped in the
+# package (the default), the hand-tuned extractor, or else a folder from `qa train-reader`.
+SHIPPED_READER = "shipped"
+EXTRACTOR = "extractor"
+
 CALIBRATION_KEY = "calibration"
 
 

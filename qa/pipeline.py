@@ -13,15 +13,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from qa.config import (
-    MAX_QUESTION_CHARS, WRITER_WAIT_SECONDS, AskSettings, calibration_record, default_indexes, default_sources,
+    EXTRACTOR, MAX_QUESTION_CHARS, SHIPPED_READER, WRITER_WAIT_SECONDS, AskSettings, calibration_record,
+    default_indexes, default_sources,
 )
 from qa.errors import QuestionError
 from qa.types import Answer, BuildReport, IndexStats, Progress
 
 log = logging.getLogger(__name__)
 
-SHIPPED_READER = "shipped"  # `reader=` value naming the reader shipped in the package (the default)
-EXTRACTOR = "extractor"  # `reader=` value for the hand-tuned extractor (fast, no torch)
 # The hand-tuned extractor's threshold: off-topic questions scored <= .25 on the dev sets,
 # answerable Super Bowl ones .35 at the 99th percentile.
 HEURISTIC_ABSTAIN_THRESHOLD = 0.27

@@ -27,7 +27,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input
 
-from qa.config import DEFAULT_SOURCES, default_transcripts
+from qa.config import DEFAULT_SOURCES, SHIPPED_READER, default_transcripts
 from qa.errors import QAError
 from qa.types import Progress
 from tui.editor import editor_command
@@ -53,7 +53,7 @@ MAIN_SCREEN_ACTIONS = frozenset(
 )
 
 
-def open_pipeline(sources, index, rebuild, progress, reader: str = "shipped"):
+def open_pipeline(sources, index, rebuild, progress, reader: str = SHIPPED_READER):
     """The real pipeline (imported here, in the worker, so the UI appears at once);
     `reader` says who answers (`qa tui --reader`: shipped, extractor or a folder)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model is bundled: never download
@@ -449,7 +449,7 @@ def make_app(
     pipeline_factory: PipelineFactory | None = None,
     export_dir: Path | None = None,
     served: bool = False,
-    reader: str = "shipped",
+    reader: str = SHIPPED_READER,
 ) -> QAApp:
     """The app, used by `qa`, `qa tui`, `qa serve` and the tests (which pass a fake factory)."""
     return QAApp(

@@ -64,6 +64,13 @@ def _root(
         exit_at_once(run_tui(sources=None, index=None))
 
 
+# `--reader` of ask, eval, tui and serve.
+READER_HELP = (
+    "Who answers: `shipped` (the trained reader in the package), a folder written by `qa train-reader`, "
+    "or `extractor` (the hand-tuned extractor: no torch, ~5x faster, but it rarely abstains on on-topic "
+    "questions the sources do not answer)."
+)
+
 # Registration by import: each module adds its command(s) to `app`.
 from qa.cli import index_cmd, ask_cmd, eval_cmd, tui_cmd, train_cmd  # noqa: E402,F401
 

@@ -10,7 +10,8 @@ from rich.console import Console
 from rich.text import Text
 
 from qa.answer.quoting import quotation_marks
-from qa.cli import app
+from qa.cli import READER_HELP, app
+from qa.config import SHIPPED_READER
 from qa.literal import literal
 from qa.types import Answer, Candidate, Citation
 
@@ -82,7 +83,7 @@ def ask_command(
     index: Path = typer.Option(None, "--index", help="Index folder [default: indexes/<name of sources>]."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object in the predictions format."),
     alternatives: int = typer.Option(3, "-n", "--alternatives", min=0, max=20, help="How many alternative answers to show."),
-    reader: str = typer.Option("shipped", "--reader", help="Who answers: `shipped` (the trained reader in the package), a folder written by `qa train-reader`, or `extractor` (the hand-tuned extractor: no torch, ~5x faster, but it rarely abstains on on-topic questions the sources do not answer)."),
+    reader: str = typer.Option(SHIPPED_READER, "--reader", help=READER_HELP),
     verify: bool = typer.Option(False, "--verify", help="Hash every file of the index before answering (opening checks sizes and modification times; builds hash everything)."),
 ) -> None:
     """Answer QUESTION verbatim from the sources, with file:line citations.

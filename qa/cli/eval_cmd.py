@@ -8,7 +8,8 @@ from pathlib import Path
 
 import typer
 
-from qa.cli import app
+from qa.cli import READER_HELP, app
+from qa.config import SHIPPED_READER
 
 _SOURCES_RULE = (
     "Sources folder the gold answers' `source` paths are relative to. Default: a "
@@ -46,9 +47,7 @@ def eval_command(
         None, "--report", help="Write a self-contained HTML report (charts, failure triage) here."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON on stdout."),
-    reader: str = typer.Option(
-        "shipped", "--reader", help="Who answers: `shipped` (the trained reader in the package), a folder written by `qa train-reader`, or `extractor` (the hand-tuned extractor: no torch, ~5x faster, but it rarely abstains on on-topic questions the sources do not answer)."
-    ),
+    reader: str = typer.Option(SHIPPED_READER, "--reader", help=READER_HELP),
     verify: bool = typer.Option(False, "--verify", help="Hash every file of the index before answering (opening checks sizes and modification times; builds hash everything)."),
     calibrate: bool = typer.Option(
         False,

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import typer
 
-from qa.cli import app
+from qa.cli import READER_HELP, app
+from qa.config import EXTRACTOR, SHIPPED_READER
 
 SOURCES_HELP = "Folder of documents to answer from (default: seeds/)."
-READER_HELP = "Who answers: shipped (the trained reader), extractor (hand-tuned: no torch, ~5x faster, rarely abstains) or a folder from `qa train-reader`."
 INDEX_HELP = "Index folder (default: indexes/<name of the sources folder>)."
 
 
@@ -27,7 +27,7 @@ def _check_sources(sources: Path | None) -> None:
         fail(f"{sources} is not a folder: pass --sources with a folder of documents")
 
 
-def run_tui(sources: Path | None, index: Path | None, served: bool = False, reader: str = "shipped") -> int:
+def run_tui(sources: Path | None, index: Path | None, served: bool = False, reader: str = SHIPPED_READER) -> int:
     """Run the app in this terminal (or for `qa serve`) until the user quits; its exit code.
 
     Callers end the process with `exit_at_once`: the pipeline's worker thread (loading the
@@ -87,14 +87,14 @@ def tui(
     sources: Path | None = typer.Option(None, "--sources", help=SOURCES_HELP),
     index: Path | None = typer.Option(None, "--index", help=INDEX_HELP),
     served: bool = typer.Option(False, "--served", hidden=True, help="Run for `qa serve`."),
-    reader: str = typer.Option("shipped", "--reader", help=READER_HELP),
+    reader: str = typer.Option(SHIPPED_READER, "--reader", help=READER_HELP),
 ) -> None:
     """Open the terminal UI: ask questions, read quoted answers and check their sources."""
     _check_sources(sources)
     exit_at_once(run_tui(sources=sources, index=index, served=served, reader=reader))
 
 
-def serve_command(sources: Path, index: Path | None, reader: str = "shipped") -> str:
+def serve_command(sources: Path, index: Path | None, reader: str = SHIPPED_READER) -> str:
     """The shell command textual-serve runs for each browser session: `qa tui --served ...`.
 
     `exec` replaces the shell, so the app's parent is the server itself: the server's
@@ -104,8 +104,8 @@ def serve_command(sources: Path, index: Path | None, reader: str = "shipped") ->
     argv = [sys.executable, "-m", "qa", "tui", "--served", "--sources", str(sources.resolve())]
     if index is not None:
         argv += ["--index", str(index.resolve())]
-    if reader != "shipped":
-        argv += ["--reader", reader if reader == "extractor" else str(Path(reader).resolve())]
+    if reader != SHIPPED_READER:  # a folder is named absolutely: the app may run elsewhere
+        argv += ["--reader", reader if reader == EXTRACTOR else str(Path(reader).resolve())]
     return "exec " + shlex.join(argv)
 
 
@@ -118,7 +118,7 @@ def serve(
     max_sessions: int = typer.Option(
         6, "--max-sessions", min=1, help="Browser sessions open at once (each holds the model, ~550 MB)."
     ),
-    reader: str = typer.Option("shipped", "--reader", help=READER_HELP),
+    reader: str = typer.Option(SHIPPED_READER, "--reader", help=READER_HELP),
 ) -> None:
     """Show the terminal UI in a web browser (textual-serve), at the URL it prints.
 

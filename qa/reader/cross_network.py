@@ -17,6 +17,7 @@ import numpy as np
 
 from qa.reader.cross_encoder import FROZEN_PREFIX
 
+
 class CrossNetwork:
     """Start and end logits for a batch of (question, passage) pairs."""
 

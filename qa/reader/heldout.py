@@ -99,7 +99,8 @@ def calibrate_heldout(
 ) -> dict:
     from qa.errors import IndexIncompatibleError
     from qa.reader.answering import read_passages
-    from qa.pipeline import EXTRACTOR, Pipeline
+    from qa.config import EXTRACTOR
+    from qa.pipeline import Pipeline
     from qa.reader.weights import open_reader
 
     questions = heldout_sources(paragraphs, work / "sources")
