@@ -103,8 +103,9 @@ def batch_tensors(pairs: list[Encoded]):
     return ids, mask, types, allowed
 
 
-def build_model():
-    """The network, initialised from the bundled MiniLM (the span layer small and random)."""
+def build_model(dropout: float = 0.1):
+    """The network, initialised from the bundled MiniLM (the span layer small and random);
+    `dropout` replaces the model's own (0.1) in every layer, attention included."""
     import torch
 
     from qa.index.embedding import bundled_model_path, offline_hub
@@ -118,7 +119,9 @@ def build_model():
     class CrossReaderModel(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            self.bert = AutoModel.from_pretrained(bundled_model_path())
+            self.bert = AutoModel.from_pretrained(
+                bundled_model_path(), hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout
+            )
             self.span = torch.nn.Linear(self.bert.config.hidden_size, 2)
             self.bert.embeddings.word_embeddings.weight.requires_grad_(False)
 
