@@ -137,6 +137,28 @@ def test_the_question_time_network_computes_what_training_built(tok):
         assert (g[~allowed] == -1e4).all()
 
 
+def test_batches_pad_to_a_few_shapes_without_changing_the_scores(tok):
+    """Padding to a multiple of PAD_TO (few oneDNN kernel shapes) leaves the logits as they
+    are without it: the attention mask hides the padding."""
+    import torch
+
+    from qa.index.embedding import PAD_TO
+    from qa.reader.cross_encoder import batch_tensors
+    from qa.reader.cross_network import CrossNetwork
+
+    network = CrossNetwork(load_reader().tensors)
+    (pair,) = encode_pairs(tok, "Who lives in the library?", ["Polly the parrot lives in the library."], CrossConfig())
+    ids, mask, types, allowed = batch_tensors([pair])
+    assert ids.shape[1] % PAD_TO == 0 and ids.shape[1] > len(pair.ids)
+    assert mask.sum() == len(pair.ids) and not allowed[0, len(pair.ids) :].any()
+    n = len(pair.ids)
+    with torch.inference_mode():
+        padded = network(ids, mask, types, allowed)
+        tight = network(ids[:, :n], mask[:, :n], types[:, :n], allowed[:, :n])
+    for p, t in zip(padded, tight):
+        np.testing.assert_allclose(p[:, :n].numpy(), t.numpy(), atol=1e-4)
+
+
 def test_the_default_reader_answers_without_transformers_or_sentence_transformers(tmp_path):
     """A fresh process opens a built index and answers through the shipped reader: torch,
     but neither transformers (2 s of a cold `qa ask`) nor sentence-transformers."""
