@@ -194,6 +194,23 @@ def test_superbowl_meets_the_targets(superbowl_index, real_embedder, answerer):
 
 
 @pytest.mark.slow
+def test_the_reader_abstains_on_squad2_questions_the_article_does_not_answer(real_embedder, tmp_path):
+    """One squad2-dev article (419 questions, 202 unanswerable but on-topic): the shipped
+    reader's no-answer must keep separating them (2026-12-04: SQuAD 2.0 F1 .594, AUROC
+    .781, abstains on .70 of the unanswerable; the whole set reads .680 / .820)."""
+    from qa.evaluation.questions import load_questions
+    from qa.evaluation.runner import evaluate
+
+    folder = BENCH / "squad2-huguenot"
+    pipeline = Pipeline.open(tmp_path / "index", sources=folder / "sources", embedder=real_embedder)
+    metrics = evaluate(pipeline, load_questions(folder / "questions.jsonl")).metrics
+    assert metrics["verbatim"] == 1.0
+    assert metrics["squad2_f1"] >= 0.57  # always abstaining would score .48 here
+    assert metrics["abstain_auroc"] >= 0.75
+    assert metrics["abstain_unanswerable"] >= 0.65
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("question", "expected"),
     [
