@@ -159,6 +159,26 @@ def test_batches_pad_to_a_few_shapes_without_changing_the_scores(tok):
         np.testing.assert_allclose(p[:, :n].numpy(), t.numpy(), atol=1e-4)
 
 
+def test_bf16_products_pick_the_spans_float32_picks(tok):
+    """Question time casts the dense weights to bfloat16 once (where the CPU has it): the
+    logits move by rounding only, and every pair's best start and end stay put."""
+    import torch
+
+    from qa.reader.cross_encoder import batch_tensors
+    from qa.reader.cross_network import CrossNetwork
+
+    tensors = load_reader().tensors
+    text = (Path(__file__).parent / "data" / "bench" / "superbowl" / "sources" / "Super_Bowl_50.txt").read_text()
+    passages = [text[a : a + size] for a, size in ((0, 775), (3152, 330), (14384, 1000), (16911, 660))]
+    ids, mask, types, allowed = batch_tensors(encode_pairs(tok, "Where was Super Bowl 50 played?", passages, CrossConfig()))
+    with torch.inference_mode():
+        exact = CrossNetwork(tensors)(ids, mask, types, allowed)
+        rounded = CrossNetwork(tensors, bf16=True)(ids, mask, types, allowed)
+    for e, r in zip(exact, rounded):
+        assert (e.argmax(1) == r.argmax(1)).all()
+        assert (e - r)[allowed].abs().max() < 0.5  # measured: .06 median, .16 at most on Super Bowl
+
+
 def test_the_default_reader_answers_without_transformers_or_sentence_transformers(tmp_path):
     """A fresh process opens a built index and answers through the shipped reader: torch,
     but neither transformers (2 s of a cold `qa ask`) nor sentence-transformers."""

@@ -177,8 +177,8 @@ class CrossReader:
 
         self.config = config
         self._tok = tokenizer()
-        self._model = CrossNetwork(tensors)  # plain torch: no transformers to import or build
-        self._bf16 = bf16_supported()
+        # plain torch (no transformers to import or build); bf16 where the CPU has it
+        self._model = CrossNetwork(tensors, bf16=bf16_supported())
         self._torch = torch
 
     def passage_spans(self, question: str, passages: list[str], k: int) -> list[list[PassageSpan]]:
@@ -188,7 +188,7 @@ class CrossReader:
         torch = self._torch
         pairs = encode_pairs(self._tok, question, passages, self.config)
         ids, mask, types, allowed = batch_tensors(pairs)
-        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self._bf16):
+        with torch.inference_mode():
             start, end = self._model(ids, mask, types, allowed)
         start, end = start.float().numpy(), end.float().numpy()
         out = []
