@@ -159,6 +159,32 @@ def test_batches_pad_to_a_few_shapes_without_changing_the_scores(tok):
         np.testing.assert_allclose(p[:, :n].numpy(), t.numpy(), atol=1e-4)
 
 
+def test_packed_pairs_read_as_each_pair_alone_unpadded(tok):
+    """Reading a question's pairs packed together gives every pair the logits it gets read
+    alone with no padding at all: no attention across pairs, pad keys hidden, positions and
+    token types restarting per pair, logits back in their own row. (The slow test above
+    checks the same against transformers; this one needs no transformers.)"""
+    import torch
+
+    from qa.reader.cross_encoder import batch_tensors
+    from qa.reader.cross_network import CrossNetwork
+
+    network = CrossNetwork(load_reader().tensors)
+    passages = ["Super Bowl 50 was played on February 7, 2016, at Levi's Stadium.", "", "x " * 400,
+                "Polly the parrot lives in the library."]
+    pairs = encode_pairs(tok, "Where was Super Bowl 50 played?", passages, CrossConfig())
+    ids, mask, types, allowed = batch_tensors(pairs)
+    assert len({int(m) for m in mask.sum(1)}) == len(pairs) and (mask.sum(1) % 32 != 0).any()
+    with torch.inference_mode():
+        together = network(ids, mask, types, allowed)
+        for row, pair in enumerate(pairs):
+            n = len(pair.ids)
+            alone = network(ids[row : row + 1, :n], mask[row : row + 1, :n], types[row : row + 1, :n], allowed[row : row + 1, :n])
+            for t, a in zip(together, alone):
+                np.testing.assert_allclose(t[row, :n][allowed[row, :n]].numpy(), a[0][allowed[row, :n]].numpy(), atol=1e-4)
+                assert (t[row][~allowed[row]] == -1e4).all()
+
+
 def test_bf16_products_pick_the_spans_float32_picks(tok):
     """Question time casts the dense weights to bfloat16 once (where the CPU has it): the
     logits move by rounding only, and every pair's best start and end stay put."""

@@ -26,6 +26,7 @@ import os
 
 import numpy as np
 
+from qa.index.embedding import PAD_TO
 from qa.reader.cross_encoder import FROZEN_PREFIX
 
 _DENSE = ("attention.output.dense", "intermediate.dense", "output.dense")
@@ -51,16 +52,16 @@ class CrossNetwork:
         w = {FROZEN_PREFIX + "weight": torch.from_numpy(np.array(words, np.float32))}
         for name, value in tensors.items():
             w[name] = torch.from_numpy(np.asarray(value, np.float32))
-        self._w = w
-        # Dense layers in the product dtype; query, key and value as one product.
+        # Dense layers in the product dtype, query, key and value as one product; the
+        # float32 originals are dropped (under bf16 they would be 40 MB never read).
         self._dense = {}
         for i in range(self.layers):
             p = f"bert.encoder.layer.{i}."
-            qkv = [p + "attention.self." + n for n in ("query", "key", "value")]
-            self._dense[p + "qkv"] = tuple(torch.cat([w[n + s] for n in qkv]).to(self.dtype) for s in (".weight", ".bias"))
+            self._dense[p + "qkv"] = _fused(w, [p + "attention.self." + n for n in ("query", "key", "value")], self.dtype)
             for name in _DENSE:
-                self._dense[p + name] = tuple(w[p + name + s].to(self.dtype) for s in (".weight", ".bias"))
-        self._dense["span"] = tuple(w["span" + s].to(self.dtype) for s in (".weight", ".bias"))
+                self._dense[p + name] = _fused(w, [p + name], self.dtype)
+        self._dense["span"] = _fused(w, ["span"], self.dtype)
+        self._w = w  # embeddings and layer norms
         self._torch = torch
         # A missing or misshapen tensor fails here (KeyError, RuntimeError), not at the
         # first question: `open_reader` turns either into a ReaderWeightsError.
@@ -72,17 +73,16 @@ class CrossNetwork:
         """ids, mask, types, allowed: (batch, n) as `cross_encoder.batch_tensors` makes
         them (each row's real tokens first); returns start and end logits (batch, n),
         -1e4 where no answer may be."""
-        from qa.index.embedding import PAD_TO
-
         torch, w = self._torch, self._w
         F = torch.nn.functional
         b, n = ids.shape
         # Each pair keeps its tokens padded to a multiple of PAD_TO, no more: oneDNN and the
         # fused attention build and cache kernels per shape, and one shape per pair length
-        # grew a process by ~450 MB in 1,500 questions (flat with this padding).
-        lengths = mask.sum(1).tolist()
+        # grew a process by ~680 MB in 1,500 questions (flat after ~600 with this padding).
+        # A row's tokens run to its last real one (holes before it are hidden by the key mask).
+        lengths = (mask.bool() * torch.arange(1, n + 1)).amax(1).tolist()
         kept = [min(n, -(-length // PAD_TO) * PAD_TO) for length in lengths]
-        rows = torch.cat([torch.arange(k * n, k * n + m) for k, m in enumerate(kept)])  # places in the batch
+        rows = torch.cat([torch.arange(row * n, row * n + m) for row, m in enumerate(kept)])  # places in the batch
         positions = torch.cat([torch.arange(m) for m in kept])
         x = (
             F.embedding(ids.reshape(-1)[rows], w["bert.embeddings.word_embeddings.weight"])
@@ -91,25 +91,27 @@ class CrossNetwork:
         )
         x = self._norm(x, "bert.embeddings.LayerNorm")
         bounds = np.cumsum([0, *kept])
-        pairs = [(int(bounds[k]), int(bounds[k + 1]), mask[k, : kept[k]].bool().view(1, 1, 1, -1)) for k in range(b)]
+        segments = [  # each pair's (start, end) in the pack and the mask of its real keys
+            (int(bounds[row]), int(bounds[row + 1]), mask[row, : kept[row]].bool().view(1, 1, 1, -1)) for row in range(b)
+        ]
         for i in range(self.layers):
-            x = self._layer(x, pairs, f"bert.encoder.layer.{i}.")
+            x = self._layer(x, segments, f"bert.encoder.layer.{i}.")
         logits = torch.full((b * n, 2), -1e4)
         logits[rows] = self._linear(x, "span").float()
         logits = logits.view(b, n, 2).masked_fill(~allowed[..., None], -1e4)
         return logits[..., 0], logits[..., 1]
 
-    def _layer(self, x, pairs, p: str):
+    def _layer(self, x, segments, p: str):
         torch = self._torch
         F = torch.nn.functional
         tokens, dim = x.shape
         size = dim // self.heads
         qkv = self._linear(x, p + "qkv")
         context = qkv.new_empty(tokens, dim)
-        for start, end, keys in pairs:  # each pair attends to its own real tokens only
+        for start, end, real_keys in segments:  # each pair attends to its own real tokens only
             # (3, 1, heads, tokens, size): 4-d, the shape torch's fused CPU attention takes
-            q, k, v = qkv[start:end].view(1, end - start, 3, self.heads, size).permute(2, 0, 3, 1, 4)
-            attended = F.scaled_dot_product_attention(q, k, v, attn_mask=keys)
+            query, key, value = qkv[start:end].view(1, end - start, 3, self.heads, size).permute(2, 0, 3, 1, 4)
+            attended = F.scaled_dot_product_attention(query, key, value, attn_mask=real_keys)
             context[start:end] = attended[0].transpose(0, 1).reshape(end - start, dim)
         x = self._norm(self._linear(context, p + "attention.output.dense").float() + x, p + "attention.output.LayerNorm")
         inner = F.gelu(self._linear(x, p + "intermediate.dense"))  # exact (erf) GELU, as BERT's
@@ -122,3 +124,11 @@ class CrossNetwork:
     def _norm(self, x, name: str):
         w = self._w
         return self._torch.nn.functional.layer_norm(x, x.shape[-1:], w[name + ".weight"], w[name + ".bias"], self.eps)
+
+
+def _fused(w: dict, names: list[str], dtype) -> tuple:
+    """(weight, bias) of one dense product over `names` stacked (query, key and value as
+    one), in `dtype`; the float32 originals are removed from `w`."""
+    import torch
+
+    return tuple(torch.cat([w.pop(n + suffix) for n in names]).to(dtype) for suffix in (".weight", ".bias"))
