@@ -171,6 +171,32 @@ def evaluate(model, examples: list[Example], tokens: Tokenized, bf16: bool) -> d
     }
 
 
+def warmup_then_decay(optimizer, total: int, warmup: float):
+    """Linear warm-up over `warmup` of the `total` steps, then linear decay to 0."""
+    import torch
+
+    ramp = max(1, int(warmup * total))
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / ramp) * max(0.0, 1 - s / total))
+
+
+def train_step(model, optimizer, schedule, trained: list, batch: tuple, bf16: bool) -> float:
+    """One optimiser step on a batch from `_tensors` (start and end cross-entropy, averaged;
+    gradients clipped to norm 1); returns the loss."""
+    import torch
+
+    ids, mask, types, allowed, starts, ends, _ = batch
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        start, end = model(ids, mask, types, allowed)
+    F = torch.nn.functional
+    loss = (F.cross_entropy(start, starts) + F.cross_entropy(end, ends)) / 2
+    optimizer.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(trained, 1.0)
+    optimizer.step()
+    schedule.step()
+    return float(loss.detach())
+
+
 def train_cross(
     paragraphs: list[SquadParagraph],
     settings: CrossSettings,
@@ -201,28 +227,16 @@ def train_cross(
     trained = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trained, lr=settings.lr, weight_decay=settings.weight_decay)
     total = settings.steps
-    warmup = max(1, int(settings.warmup * total))
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, 1 - s / total)
-    )
-    loss_fn = torch.nn.CrossEntropyLoss()
+    schedule = warmup_then_decay(optimizer, total, settings.warmup)
     history: dict = {"loss": [], "validation": []}
     step, started = 0, time.time()
     while step < total:
         for rows in _batches(train_set, tokens, settings.batch_size, rng):
             if step >= total:
                 break
-            ids, mask, types, allowed, ts, te, _ = _tensors(train_set, rows, tokens)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=settings.bf16):
-                start, end = model(ids, mask, types, allowed)
-            loss = (loss_fn(start, ts) + loss_fn(end, te)) / 2
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(trained, 1.0)
-            optimizer.step()
-            schedule.step()
+            loss = train_step(model, optimizer, schedule, trained, _tensors(train_set, rows, tokens), settings.bf16)
             step += 1
-            history["loss"].append(float(loss.detach()))
+            history["loss"].append(loss)
             if on_step:
                 on_step(step, total, history["loss"][-1])
             if step % settings.validate_every == 0 or step == total:

@@ -28,7 +28,9 @@ def main() -> None:
     import torch
 
     from qa.reader.cross_encoder import CrossConfig, build_model, load_tensors, tokenizer
-    from qa.reader.cross_training import CrossSettings, Tokenized, _batches, _tensors, build_examples, evaluate
+    from qa.reader.cross_training import (
+        CrossSettings, Tokenized, _batches, _tensors, build_examples, evaluate, train_step, warmup_then_decay,
+    )
     from qa.reader.squad import read_squad
     from qa.reader.weights import load_reader
 
@@ -61,21 +63,9 @@ def main() -> None:
     model.train()
     trained = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trained, lr=args.lr, weight_decay=settings.weight_decay)
-    warmup = max(1, args.steps // 10)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, 1 - s / args.steps)
-    )
-    loss_fn = torch.nn.CrossEntropyLoss()
+    schedule = warmup_then_decay(optimizer, args.steps, settings.warmup)
     for step, rows in enumerate(_batches(train, tokens, settings.batch_size, random.Random(settings.seed + 1)), 1):
-        ids, mask, types, allowed, starts, ends, _ = _tensors(train, rows, tokens)
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            start, end = model(ids, mask, types, allowed)
-        loss = (loss_fn(start, starts) + loss_fn(end, ends)) / 2
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(trained, 1.0)
-        optimizer.step()
-        schedule.step()
+        train_step(model, optimizer, schedule, trained, _tensors(train, rows, tokens), True)
         if step % max(1, args.steps // 3) == 0 or step == args.steps:
             show(f"layers {args.layers}, step {step}", evaluate(model, valid, tokens, True))
         if step >= args.steps:
