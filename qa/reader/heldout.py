@@ -88,6 +88,22 @@ def best_rank_penalty(questions: list[list[tuple[float, int, float]]], penalties
     return float(max(penalties, key=mean_f1))
 
 
+def heldout_questions(paragraphs: list[SquadParagraph], work: Path, limit: int = 4000, seed: int = 13):
+    """A fixed sample of the held-out questions, and a pipeline over their articles (its
+    index and retriever only: no reader is loaded, not even the shipped one)."""
+    from qa.config import EXTRACTOR
+    from qa.errors import IndexIncompatibleError
+    from qa.pipeline import Pipeline
+
+    questions = heldout_sources(paragraphs, work / "sources")
+    random.Random(seed).shuffle(questions)
+    try:
+        pipeline = Pipeline.open(work / "index", sources=work / "sources", reader=EXTRACTOR)
+    except IndexIncompatibleError:  # a cache from an older qa: it is ours to rebuild
+        pipeline = Pipeline.open(work / "index", sources=work / "sources", reader=EXTRACTOR, rebuild=True)
+    return questions[:limit], pipeline
+
+
 def calibrate_heldout(
     paragraphs: list[SquadParagraph],
     reader_dir: Path,
@@ -97,20 +113,10 @@ def calibrate_heldout(
     seed: int = 13,
     progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> dict:
-    from qa.errors import IndexIncompatibleError
     from qa.reader.answering import read_passages
-    from qa.config import EXTRACTOR
-    from qa.pipeline import Pipeline
     from qa.reader.weights import open_reader
 
-    questions = heldout_sources(paragraphs, work / "sources")
-    random.Random(seed).shuffle(questions)
-    questions = questions[:limit]
-    try:
-        # Only its index and retriever are used: no reader to load (not even the shipped one).
-        pipeline = Pipeline.open(work / "index", sources=work / "sources", reader=EXTRACTOR)
-    except IndexIncompatibleError:  # a cache from an older qa: it is ours to rebuild
-        pipeline = Pipeline.open(work / "index", sources=work / "sources", reader=EXTRACTOR, rebuild=True)
+    questions, pipeline = heldout_questions(paragraphs, work, limit, seed)
     reader = open_reader(reader_dir)
     index, embedder, retriever = pipeline._index, pipeline._embedder, pipeline._retriever
     settings = pipeline.settings

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 from pathlib import Path
 
 import numpy as np
@@ -34,18 +33,14 @@ RANK, SCORE, SPAN, NULL, F1, GOLD, START, END = range(8)
 
 
 def collect(squad_json: Path, reader_name: str, work: Path, limit: int) -> list[dict]:
-    from qa.config import EXTRACTOR
     from qa.evaluation.metrics import token_f1
-    from qa.pipeline import Pipeline
     from qa.reader.answering import _whole_words
-    from qa.reader.heldout import heldout_sources
+    from qa.reader.heldout import heldout_questions
     from qa.reader.squad import read_squad
     from qa.reader.weights import open_reader
 
-    questions = heldout_sources(read_squad(squad_json), work / "sources")
-    random.Random(13).shuffle(questions)  # the same sample calibration reads
-    questions = questions[:limit]
-    pipeline = Pipeline.open(work / "index", sources=work / "sources", reader=EXTRACTOR)
+    # the same sample, index and retriever calibration uses
+    questions, pipeline = heldout_questions(read_squad(squad_json), work, limit)
     reader = open_reader(None if reader_name == "shipped" else Path(reader_name))
     index, embedder, retriever = pipeline._index, pipeline._embedder, pipeline._retriever
     out = []
