@@ -43,6 +43,7 @@ class FakeAsker:
     index_dir: Path = Path("fake-index")
     interrupt_at: int | None = None  # raise KeyboardInterrupt on this call (0-based)
     calls: int = 0
+    seen: list[AskSettings] = field(default_factory=list)  # the settings of every call
 
     def document_text(self, source: str) -> str:
         path = self.sources_dir / source
@@ -57,6 +58,7 @@ class FakeAsker:
         if self.interrupt_at is not None and self.calls == self.interrupt_at:
             raise KeyboardInterrupt
         self.calls += 1
+        self.seen.append(self.settings)
         text, confidence = self.script.get(question, (None, 0.0))
         passages = tuple(
             Passage(Chunk(src, 0, len(t), t, 0), score=0.5) for src, t in self._texts().items()
@@ -175,6 +177,10 @@ def test_sweep_runs_without_threshold_and_restores_it():
     ev = evaluate(asker, qset, with_curve=True)
     assert asker.settings.abstain_threshold == 0.35
     assert asker.calls == 9  # a warm-up question, then two passes
+    # the sweep reads every passage: stopping after the first ones depends on the threshold
+    sweep = asker.seen[5:]
+    assert all(s.abstain_threshold == float("-inf") and s.read_first == s.read_k for s in sweep)
+    assert asker.seen[1].read_first < asker.seen[1].read_k and asker.settings == asker.seen[1]
     # with no threshold every scripted question is answered
     assert [r.predicted for r in ev.unthresholded] == ["1871", "Tomas and Eli Varga", "Wellmere", "41 metres"]
     # the lowest threshold answers every answerable question (3) and abstains on none

@@ -5,14 +5,16 @@ in test_answering.py; quality figures are in the README and the model card."""
 
 from __future__ import annotations
 
+import json
 import shutil
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, strategies as st
 
-from qa.reader.answering import _whole_words
+from qa.reader.answering import _read_until_answered, _whole_words, read_passages
 from qa.pipeline import Pipeline
-from tests.conftest import SEEDS
+from tests.conftest import BENCH, SEEDS
 
 
 @pytest.fixture(scope="session")
@@ -52,6 +54,45 @@ def test_alternatives_are_other_answers_not_the_same_one_cut_differently(reader_
     for i, (source, start, end) in enumerate(spans):
         for other, a, b in spans[:i]:
             assert other != source or end <= a or b <= start, (answer.text, [c.text for c in answer.alternatives])
+
+
+@pytest.mark.slow
+def test_the_passages_after_the_first_two_are_read_only_when_those_do_not_answer(reader_pipeline):
+    """Two passages are read, and the other three only when no answer there reaches the
+    threshold; a passage's spans score as in one read of all five (same rank penalty)."""
+    pipeline = reader_pipeline
+    reader, index = pipeline._reader, pipeline._index
+    threshold = reader.calibration.threshold
+    questions = [json.loads(line)["question"] for line in (BENCH / "seeds-dev.jsonl").read_text().splitlines()]
+    questions += ["What is NASA's budget?", "Where does the parrot live?"]
+    network = reader.network
+    asked: list[int] = []
+
+    class Counting:  # the reader's network, counting the passages it is given
+        def passage_spans(self, question, passages, k):
+            asked.append(len(passages))
+            return network.passage_spans(question, passages, k)
+
+    counting = replace(reader, network=Counting())
+    outcomes = set()
+    for question in questions:
+        vector, _ = pipeline._embedder.embed_query(question)
+        read = pipeline._retriever.retrieve(question, 5, query_vector=vector)
+        assert len(read) == 5 and all(p.text for p in read)
+        everything = read_passages(network, question, None, read, index, reader.calibration.rank_penalty)
+        asked.clear()
+        got = _read_until_answered(counting, question, None, read, index, 2, threshold)
+        stopped = asked == [2]
+        assert stopped or asked == [2, 3], asked
+        assert stopped == (reader.calibration.confidence(max(r.margin for r in got if r.passage < 2)) >= threshold)
+        # Each passage's best margin as in the read of all five (bf16 logits move by a few
+        # hundredths with the other pairs packed beside them); a wrong rank would be 1.4 off.
+        best = lambda reads: {k: max(r.margin for r in reads if r.passage == k) for k in {r.passage for r in reads}}
+        expected = {k: m for k, m in best(everything).items() if not stopped or k < 2}
+        assert best(got).keys() == expected.keys(), question
+        assert [best(got)[k] for k in sorted(expected)] == pytest.approx([expected[k] for k in sorted(expected)], abs=0.2)
+        outcomes.add(stopped)
+    assert outcomes == {True, False}  # both ways were taken
 
 
 @given(

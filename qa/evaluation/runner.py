@@ -101,10 +101,13 @@ def ask_all_unthresholded(
 ) -> Run:
     """Every question answered with the abstention threshold off, for the trade-off curve.
 
-    The threshold is restored afterwards, also on Ctrl-C.
+    The reader reads all its passages here: it stops after the first ones when their
+    answer clears the threshold, so with the threshold off it would never read the rest,
+    and the curve would describe answers it does not give. The settings are restored
+    afterwards, also on Ctrl-C.
     """
     saved = asker.settings
-    asker.settings = replace(saved, abstain_threshold=NO_THRESHOLD)
+    asker.settings = replace(saved, abstain_threshold=NO_THRESHOLD, read_first=saved.read_k)
     try:
         return ask_all(asker, questions, progress=progress, stage="sweep")
     finally:

@@ -4,7 +4,9 @@ The reader scores spans per passage; `qa/reader/answering.py` picks the best mar
 penalty per retrieval rank, and `confidence` is a sigmoid of that margin alone. This reads
 the held-out calibration questions of a SQuAD 2.0 training file (the articles training
 never saw, indexed as `qa train-reader` indexes them) once, keeping every span of the top
-10 passages, then scores other ways of choosing and of deciding to abstain. Each abstain
+10 passages, then scores other ways of choosing and of deciding to abstain, and what reading the
+first passages and the rest only when they do not answer (`AskSettings.read_first`)
+changes. Each abstain
 threshold is chosen on one random half of the questions and scored on the other, both
 ways, so no figure is fitted on the questions it scores. Not a test: prints numbers.
 
@@ -132,6 +134,36 @@ def _logistic(features, f1, answerable, l2=1e-2, steps=50):
     return lambda x: np.c_[(x - mean) / std, np.ones(len(x))] @ theta
 
 
+def _reading_in_two_steps(data, answerable, calibration) -> None:
+    """What answer_with_reader's `read_first` costs: read the first passages, and the rest
+    only when no answer there reaches the abstain threshold (the shipped calibration)."""
+    def margin(r):
+        return r[SPAN] - r[NULL] - calibration.rank_penalty * r[RANK]
+
+    def best(d, read):
+        return max((r for r in d["rows"] if r[RANK] < read), key=lambda r: (margin(r), -r[RANK]), default=None)
+
+    def outcome(r, answerable):
+        answered = r is not None and calibration.confidence(margin(r)) >= calibration.threshold
+        return (r[F1] if answered else 0.0) if answerable else float(not answered)
+
+    full = np.array([outcome(best(d, 5), a) for d, a in zip(data, answerable)])
+    print(f"\nreading 5 passages: SQuAD 2.0 F1 {full.mean():.4f} (shipped calibration, no cross-fitting)")
+    for first in (1, 2, 3):
+        got, stopped = [], []
+        for d, a, whole in zip(data, answerable, full):
+            r = best(d, first)
+            stop = r is not None and calibration.confidence(margin(r)) >= calibration.threshold
+            got.append(outcome(r, a) if stop else whole)
+            stopped.append(stop)
+        got, stopped = np.array(got), np.array(stopped)
+        print(
+            f"reading {first} first, the rest only when they do not answer: stopped {stopped.mean():.3f} "
+            f"(answerable {stopped[answerable].mean():.3f}), answers worse {int((got < full - 1e-9).sum())} "
+            f"better {int((got > full + 1e-9).sum())}, SQuAD 2.0 F1 {got.mean():.4f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("squad_json", type=Path)
@@ -163,6 +195,9 @@ def main() -> None:
     for name, choose, decide in ways:
         got = _score(data, answerable, choose, decide, halves)
         print(f"{name:36s} {got['f1_unthresholded']:22.3f} {got['squad2_f1']:13.3f} {got['auroc']:6.3f}")
+    from qa.reader.weights import open_reader
+
+    _reading_in_two_steps(data, answerable, open_reader(None if args.reader == "shipped" else Path(args.reader)).calibration)
 
 
 if __name__ == "__main__":
