@@ -54,7 +54,7 @@ class Pipeline:
 
     def __init__(
         self, index, retriever, embedder, settings: AskSettings, report: BuildReport | None,
-        notice: str | None = None, reader=None, answerer: str = EXTRACTOR,
+        notice: str | None = None, reader=None, answerer: str = EXTRACTOR, questions=None,
     ):
         self._index = index
         self._reader = reader  # qa.reader.weights.LoadedReader
@@ -63,6 +63,7 @@ class Pipeline:
         self.answerer = answerer
         self._retriever = retriever
         self._embedder = embedder
+        self._questions = questions or embedder  # its embed_query encodes each question
         self.settings = settings
         self.report = report  # what opening built or updated, None when loaded as is
         # Why the index was used as it is although the sources changed (another process
@@ -149,7 +150,10 @@ class Pipeline:
             else:
                 if index is None or index.generation != _live_generation(index_dir):
                     index = load_index(index_dir, embedder=embedder, verify=verify)  # hashed as written
-        warm_up = getattr(embedder, "warm_up", None)
+        questions = embedder  # what encodes questions: on torch when the reader has loaded it anyway
+        if loaded_reader is not None and hasattr(embedder, "questions_on_torch"):
+            questions = embedder.questions_on_torch()
+        warm_up = getattr(questions, "warm_up", None)
         if warm_up:  # pay the model load here, not in the first question's latency
             warm_up()
         settings = AskSettings.load(index_dir)
@@ -165,7 +169,7 @@ class Pipeline:
         retriever = HybridRetriever(
             index, embedder, dense_weight=settings.dense_weight, sentence_weight=settings.sentence_weight
         )
-        return cls(index, retriever, embedder, settings, report, notice, loaded_reader, answerer)
+        return cls(index, retriever, embedder, settings, report, notice, loaded_reader, answerer, questions)
 
     @property
     def stats(self) -> IndexStats:
@@ -201,7 +205,7 @@ class Pipeline:
         started = time.perf_counter()
         question = check_question(question)
         with self._blas.one_thread():
-            query_vector, query_tokens = self._embedder.embed_query(question)
+            query_vector, query_tokens = self._questions.embed_query(question)
             passages = self._retriever.retrieve(question, self.settings.top_k, query_vector=query_vector)
             wanted = self.settings.alternatives if alternatives is None else alternatives
             if self._reader is not None:

@@ -81,6 +81,33 @@ def test_the_embedder_answers_questions_through_it(encoder, torch_model):
         np.testing.assert_array_equal(tokens.spans, indexed_tokens[0].spans)
 
 
+def test_on_torch_the_vectors_are_the_same_up_to_bf16_rounding(encoder, torch_model):
+    """The encoder the reader's process uses (qa.index.torch_questions): same tokens and
+    spans, vectors within bf16 rounding of sentence-transformers' float32 ones."""
+    from qa.index.torch_questions import TorchMiniLM
+
+    on_torch = TorchMiniLM(_model_path())
+    worst_cosine, worst_token = 1.0, 1.0
+    for question in QUESTIONS:
+        pooled, tokens, spans = _torch_reference(torch_model, question)
+        encoded = on_torch.encode(question)
+        assert encoded.vector.dtype == np.float32 and encoded.token_vectors.dtype == np.float32
+        np.testing.assert_array_equal(encoded.token_spans, spans)
+        worst_cosine = min(worst_cosine, float(encoded.vector @ pooled))
+        worst_token = min(worst_token, float(np.sum(encoded.token_vectors * tokens, axis=1).min()))
+    assert worst_cosine >= 0.9995  # measured .99994
+    assert worst_token >= 0.999  # measured .99989
+    assert worst_cosine < 0.99999  # bf16 products, not float32 ones
+    # and what the embedder hands the reader's pipeline
+    vector, _ = SentenceTransformerEmbedder(bf16=True).questions_on_torch().embed_query(QUESTIONS[0])
+    np.testing.assert_array_equal(vector, on_torch.encode(QUESTIONS[0]).vector)
+
+
+def test_questions_stay_on_numpy_without_native_bf16_or_for_an_earlier_layer():
+    for embedder in (SentenceTransformerEmbedder(bf16=False), SentenceTransformerEmbedder(bf16=True, token_layer=3)):
+        assert embedder.questions_on_torch() is embedder
+
+
 @pytest.mark.parametrize("layer", [0, 3, 5])
 def test_an_earlier_layer_can_give_the_token_vectors(torch_model, layer):
     encoder = NumpyMiniLM(_model_path(), token_layer=layer)

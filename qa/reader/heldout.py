@@ -118,7 +118,8 @@ def calibrate_heldout(
 
     questions, pipeline = heldout_questions(paragraphs, work, limit, seed)
     reader = open_reader(reader_dir)
-    index, embedder, retriever = pipeline._index, pipeline._embedder, pipeline._retriever
+    index, retriever = pipeline._index, pipeline._retriever
+    embedder = pipeline._embedder.questions_on_torch()  # questions encoded as `ask` encodes them beside the reader
     settings = pipeline.settings
     candidates: list[list[tuple[float, int, float]]] = []  # per question: (margin, rank, F1)
     answerable: list[bool] = []
