@@ -151,7 +151,8 @@ class Pipeline:
                 if index is None or index.generation != _live_generation(index_dir):
                     index = load_index(index_dir, embedder=embedder, verify=verify)  # hashed as written
         questions = embedder  # what encodes questions: on torch when the reader has loaded it anyway
-        if loaded_reader is not None and hasattr(embedder, "questions_on_torch"):
+        reads_on_torch = loaded_reader is not None and hasattr(loaded_reader.network, "passage_spans")
+        if reads_on_torch and hasattr(embedder, "questions_on_torch"):  # not the head reader: NumPy
             questions = embedder.questions_on_torch()
         warm_up = getattr(questions, "warm_up", None)
         if warm_up:  # pay the model load here, not in the first question's latency

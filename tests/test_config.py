@@ -36,6 +36,7 @@ def test_a_missing_config_gives_the_defaults(tmp_path):
         ('{"top_k": true}', "top_k: expected an integer"),
         ('{"dense_weight": null}', "dense_weight: expected a number, got null"),
         ('{"top_k": -5}', "top_k: must be at least 1, got -5"),
+        ('{"read_first": 0}', "read_first: must be at least 1, got 0"),
         ('{"dense_weight": 1.5}', "dense_weight: must be between 0.0 and 1.0"),
         ('{"untyped_clause": 1}', "untyped_clause: expected true or false"),
         ('{"no_such_setting": 1}', "no_such_setting: unknown field"),

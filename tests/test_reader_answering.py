@@ -13,6 +13,10 @@ import pytest
 from hypothesis import given, strategies as st
 
 from qa.reader.answering import _read_until_answered, _whole_words, read_passages
+from qa.reader.cross_encoder import PassageSpan
+from qa.reader.decoding import SpanScore
+from qa.reader.weights import Calibration, LoadedReader
+from qa.types import Chunk, Passage
 from qa.pipeline import Pipeline
 from tests.conftest import BENCH, SEEDS
 
@@ -56,6 +60,20 @@ def test_alternatives_are_other_answers_not_the_same_one_cut_differently(reader_
             assert other != source or end <= a or b <= start, (answer.text, [c.text for c in answer.alternatives])
 
 
+def test_beside_the_cross_encoder_questions_are_encoded_on_torch(reader_pipeline, tmp_path_factory, real_embedder):
+    """Where the CPU has native bf16 (the reader's process loads torch anyway); the
+    extractor keeps the NumPy encoder, torch-free."""
+    from qa.index.embedding import bf16_supported
+
+    on_torch = type(real_embedder.questions_on_torch())
+    assert (on_torch is not type(real_embedder)) == bf16_supported()
+    assert type(reader_pipeline._questions) is on_torch
+    root = tmp_path_factory.mktemp("extractor")
+    shutil.copytree(SEEDS, root / "seeds")
+    extractor = Pipeline.open(root / "index", sources=root / "seeds", embedder=real_embedder, reader="extractor")
+    assert extractor._questions is real_embedder
+
+
 @pytest.mark.slow
 def test_the_passages_after_the_first_two_are_read_only_when_those_do_not_answer(reader_pipeline):
     """Two passages are read, and the other three only when no answer there reaches the
@@ -76,7 +94,7 @@ def test_the_passages_after_the_first_two_are_read_only_when_those_do_not_answer
     counting = replace(reader, network=Counting())
     outcomes = set()
     for question in questions:
-        vector, _ = pipeline._embedder.embed_query(question)
+        vector, _ = pipeline._questions.embed_query(question)  # as `ask` encodes it
         read = pipeline._retriever.retrieve(question, 5, query_vector=vector)
         assert len(read) == 5 and all(p.text for p in read)
         everything = read_passages(network, question, None, read, index, reader.calibration.rank_penalty)
@@ -93,6 +111,63 @@ def test_the_passages_after_the_first_two_are_read_only_when_those_do_not_answer
         assert [best(got)[k] for k in sorted(expected)] == pytest.approx([expected[k] for k in sorted(expected)], abs=0.2)
         outcomes.add(stopped)
     assert outcomes == {True, False}  # both ways were taken
+
+
+class _ScriptedSpans:
+    """A cross-encoder stand-in: each passage's one span (its whole text) with the margin
+    its text names ("m=2.5"); records how many passages each call read."""
+
+    def __init__(self):
+        self.calls: list[int] = []
+
+    def passage_spans(self, question, texts, k):
+        self.calls.append(len(texts))
+        return [[PassageSpan(SpanScore(0, 0, float(t.split("=")[1]), 0.0), 0, len(t))] for t in texts]
+
+
+class _Document:
+    def __init__(self, text):
+        self.text = text
+
+
+def _scripted(margins: list[str]):
+    """The passages (one document, each text "m=<margin>" or "" for an empty one), a
+    reader over them, and an index that serves the document."""
+    texts, passages, at = [], [], 0
+    for m in margins:
+        text = f"m={m}" if m else ""
+        passages.append(Passage(Chunk("doc.txt", at, at + len(text), text, 1), score=1.0))
+        texts.append(text)
+        at += len(text) + 1
+    document = _Document(" ".join(texts))
+    index = type("Index", (), {"document": lambda self, source: document})()
+    network = _ScriptedSpans()
+    # confidence = sigmoid(margin): 0.5 at margin 0; each rank costs 1
+    reader = LoadedReader(network, Calibration(rank_penalty=1.0), "sha")
+    return passages, index, reader, network
+
+
+@pytest.mark.parametrize(
+    "margins, first, read_calls, best_rank",
+    [
+        (["3", "1", "9", "0", "0"], 2, [2], 0),  # the first two answer (3 >= 0): the rest unread
+        (["-3", "-1", "9", "0", "0"], 2, [2, 3], 2),  # they do not: all five, 9 - 2 ranks wins
+        (["-3", "", "9", "0", "0"], 2, [2], 1),  # an empty passage is neither read nor ranked
+        (["-3", "", "-9", "5", "0"], 2, [2, 2], 2),
+        (["-3", "-1"], 2, [2], 1),  # no more than the first ones to read
+        (["-3", "-1", "9"], 5, [3], 2),  # read_first >= read_k: one read of all
+        (["", "", "4"], 2, [1], 0),  # fewer readable passages than read_first
+    ],
+)
+def test_two_step_reading_reads_the_rest_only_when_the_first_do_not_answer(margins, first, read_calls, best_rank):
+    passages, index, reader, network = _scripted(margins)
+    reads = _read_until_answered(reader, "q?", None, passages, index, first, threshold=0.5)
+    assert network.calls == read_calls
+    assert reads[0].passage == best_rank
+    everything = read_passages(_ScriptedSpans(), "q?", None, passages, index, 1.0)
+    by_span = {(r.start, r.end): (r.passage, r.margin) for r in everything}
+    for r in reads:  # ranks and penalties as in one read of all of them
+        assert by_span[(r.start, r.end)] == (r.passage, r.margin)
 
 
 @given(

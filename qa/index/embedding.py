@@ -399,12 +399,22 @@ class _TorchQuestions:
     def warm_up(self) -> None:
         self.embed_query("warm up")
 
-    def embed_query(self, text: str) -> tuple[np.ndarray, TokenVectors]:
-        if self._encoder is None:
-            from qa.index.torch_questions import TorchMiniLM
+    def _load(self):
+        with self._embedder._lock:  # a UI may ask from a worker thread
+            if self._encoder is None:
+                from qa.index.torch_questions import TorchMiniLM
 
-            self._encoder = TorchMiniLM(_model_path())
-        encoded = self._encoder.encode(text)
+                try:
+                    self._encoder = TorchMiniLM(_model_path())
+                except ModelUnavailableError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - the hashes matched, so this is the install
+                    first = (str(exc).splitlines() or [type(exc).__name__])[0]
+                    raise ModelUnavailableError(f"cannot load the bundled model ({first}): {REINSTALL_HINT}") from exc
+        return self._encoder
+
+    def embed_query(self, text: str) -> tuple[np.ndarray, TokenVectors]:
+        encoded = self._load().encode(text)
         return encoded.vector, TokenVectors(encoded.token_vectors, encoded.token_spans)
 
 

@@ -15,6 +15,7 @@ import warnings
 
 import numpy as np
 
+from qa.index.embedding import PAD_TO
 from qa.index.packed_bert import PackedBert
 from qa.index.question_encoder import NumpyMiniLM, bert_config
 
@@ -35,9 +36,16 @@ class TorchMiniLM(NumpyMiniLM):
 
     def _forward(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         torch = self._torch
-        row = torch.from_numpy(ids)[None]
-        real = torch.ones_like(row)
+        n = len(ids)
+        # Padded to a multiple of PAD_TO (the key mask hides the padding): torch caches
+        # kernels per shape, and one shape per question length grew a process by ~2.6 MB
+        # per new length.
+        width = -(-n // PAD_TO) * PAD_TO
+        row = torch.zeros(1, width, dtype=torch.long)
+        row[0, :n] = torch.from_numpy(ids)
+        real = torch.zeros(1, width, dtype=torch.long)
+        real[0, :n] = 1
         with torch.inference_mode():
-            hidden, _ = self._bert(row, real, torch.zeros_like(row))  # one sequence: no padding
-        hidden = hidden.numpy()
+            hidden, _ = self._bert(row, real, torch.zeros_like(row))
+        hidden = hidden[:n].numpy()  # the text's own positions
         return hidden, hidden

@@ -60,7 +60,7 @@ def read_passages(
     `margin` is the reader's span score minus its no-answer score, less `rank_penalty` per
     rank of the passage: the reader reads each passage alone, and retrieval's order is
     evidence too (fitted on held-out articles, see qa/reader/heldout.py). `passages[0]`
-    has rank `first_rank` (the rest of a read that began with the first passage alone).
+    has rank `first_rank` (the rest of a read that began with the first passages).
     """
     if hasattr(reader, "passage_spans"):  # a cross-encoder: reads the question and the text
         chunks = [p for p in passages if p.text]
@@ -187,8 +187,8 @@ def _read_until_answered(reader, question: str, query_tokens, read: list[Passage
     4 better, SQuAD 2.0 F1 .629 -> .628; stopping after one passage would have stopped 54%
     for .625 (33 worse, 14 better)."""
     penalty = reader.calibration.rank_penalty
-    readable = [p for p in read if p.text]
-    if len(readable) <= first:
+    readable = [p for p in read if p.text]  # as read_passages counts ranks for a cross-encoder
+    if len(readable) <= first or not hasattr(reader.network, "passage_spans"):  # the head reader reads all
         return read_passages(reader.network, question, query_tokens, read, index, penalty)
     head = read_passages(reader.network, question, query_tokens, readable[:first], index, penalty)
     if head and reader.calibration.confidence(head[0].margin) >= threshold:

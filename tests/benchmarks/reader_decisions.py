@@ -44,7 +44,8 @@ def collect(squad_json: Path, reader_name: str, work: Path, limit: int) -> list[
     # the same sample, index and retriever calibration uses
     questions, pipeline = heldout_questions(read_squad(squad_json), work, limit)
     reader = open_reader(None if reader_name == "shipped" else Path(reader_name))
-    index, embedder, retriever = pipeline._index, pipeline._embedder, pipeline._retriever
+    index, retriever = pipeline._index, pipeline._retriever
+    embedder = pipeline._embedder.questions_on_torch()  # questions encoded as `ask` encodes them
     out = []
     for n, (question, _, gold) in enumerate(questions):
         vector, _ = embedder.embed_query(question)
@@ -171,7 +172,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/qa-reader-decisions"))
     parser.add_argument("--questions", type=int, default=4000)
     args = parser.parse_args()
-    cache = args.work / f"reads-{Path(args.reader).name}-{args.questions}.json"
+    cache = args.work / f"reads-{Path(args.reader).name}-{args.questions}-torch-questions.json"
     if cache.exists():
         data = json.loads(cache.read_text())
     else:
