@@ -185,7 +185,7 @@ def _read_until_answered(reader, question: str, query_tokens, read: list[Passage
     five. On 4,000 held-out SQuAD 2.0 questions (tests/benchmarks/reader_decisions.py),
     57% stopped after two passages (75% of the answerable ones), 7 answers got worse and
     4 better, SQuAD 2.0 F1 .629 -> .628; stopping after one passage would have stopped 54%
-    for .625 (33 worse, 14 better)."""
+    for .625 (34 worse, 14 better)."""
     penalty = reader.calibration.rank_penalty
     readable = [p for p in read if p.text]  # as read_passages counts ranks for a cross-encoder
     if len(readable) <= first or not hasattr(reader.network, "passage_spans"):  # the head reader reads all
