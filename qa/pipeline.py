@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import nullcontext
 from dataclasses import replace
 from collections.abc import Callable
 from pathlib import Path
@@ -70,6 +71,7 @@ class Pipeline:
         # was writing it), for the UI to mention; None otherwise.
         self.notice = notice
         self._blas = _BlasLimit()
+        self._torch_threads = None  # the cross-encoder reader's, made on its first question
 
     @classmethod
     def open(
@@ -205,7 +207,7 @@ class Pipeline:
 
         started = time.perf_counter()
         question = check_question(question)
-        with self._blas.one_thread():
+        with self._blas.one_thread(), self._torch_question():
             query_vector, query_tokens = self._questions.embed_query(question)
             passages = self._retriever.retrieve(question, self.settings.top_k, query_vector=query_vector)
             wanted = self.settings.alternatives if alternatives is None else alternatives
@@ -220,6 +222,17 @@ class Pipeline:
                     alternatives=wanted, query_tokens=query_tokens,
                 )
         return replace(answer, latency_ms=(time.perf_counter() - started) * 1000)
+
+    def _torch_question(self):
+        """torch's threads for this question (qa.reader.threads): the cross-encoder reader
+        and its question encoder run on torch; the extractor never imports it."""
+        if self._reader is None or not hasattr(self._reader.network, "passage_spans"):
+            return nullcontext()
+        if self._torch_threads is None:
+            from qa.reader.threads import TorchThreads
+
+            self._torch_threads = TorchThreads()
+        return self._torch_threads.question()
 
 
 def _recorded_sources(index_dir: Path) -> Path | None:
