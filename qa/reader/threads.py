@@ -2,9 +2,9 @@
 
 torch's OpenMP threads spin and wait for each other at the end of every operation. When
 another process holds a core, each of a question's ~200 operations waits for the
-scheduler to run the missing thread: Super Bowl `ask` p50 182 ms with one busy loop
-beside it, against 21 ms on a quiet machine (2 cores, 2026-12-04), and 384 ms while a
-test run used the cores, where one thread took 35 ms. A question whose threads got their
+scheduler to run the missing thread: Super Bowl `ask` p50 265-627 ms with one busy loop
+beside it, against ~25 ms on a quiet machine (2 cores, 2026-12-04), and 384 ms while a
+test run used the cores, where one thread took 35 ms (README). A question whose threads got their
 cores uses about one second of CPU per second per thread (measured 1.98 on two threads at
 the median, 1.87 at the 10th percentile); under that busy loop it got 1.12. So after a
 question that got less than SHARE of its threads' time, questions run on one thread for
