@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -238,18 +239,13 @@ class SentenceTransformerEmbedder(Embedder):
         with self._lock:
             if self._model is None:
                 offline_hub()
-                try:
+                with _install_errors():
                     from sentence_transformers import SentenceTransformer
                     from transformers.utils import logging as transformers_logging
 
                     transformers_logging.disable_progress_bar()  # no "Loading weights" bar
 
                     model = SentenceTransformer(_model_path(), device="cpu")
-                except ModelUnavailableError:
-                    raise
-                except Exception as exc:  # noqa: BLE001 - the hashes matched, so this is the install
-                    first = (str(exc).splitlines() or [type(exc).__name__])[0]
-                    raise ModelUnavailableError(f"cannot load the bundled model ({first}): {REINSTALL_HINT}") from exc
                 dim = model.get_embedding_dimension()
                 if dim != self.dim:
                     raise ModelUnavailableError(
@@ -279,13 +275,8 @@ class SentenceTransformerEmbedder(Embedder):
             if self._question_encoder is None:
                 from qa.index.question_encoder import NumpyMiniLM
 
-                try:
+                with _install_errors():
                     self._question_encoder = NumpyMiniLM(_model_path(), token_layer=self.token_layer)
-                except ModelUnavailableError:
-                    raise
-                except Exception as exc:  # noqa: BLE001 - the hashes matched, so this is the install
-                    first = (str(exc).splitlines() or [type(exc).__name__])[0]
-                    raise ModelUnavailableError(f"cannot load the bundled model ({first}): {REINSTALL_HINT}") from exc
         return self._question_encoder
 
     def _forward(self, batch: list[str]):
@@ -404,18 +395,26 @@ class _TorchQuestions:
             if self._encoder is None:
                 from qa.index.torch_questions import TorchMiniLM
 
-                try:
+                with _install_errors():
                     self._encoder = TorchMiniLM(_model_path())
-                except ModelUnavailableError:
-                    raise
-                except Exception as exc:  # noqa: BLE001 - the hashes matched, so this is the install
-                    first = (str(exc).splitlines() or [type(exc).__name__])[0]
-                    raise ModelUnavailableError(f"cannot load the bundled model ({first}): {REINSTALL_HINT}") from exc
         return self._encoder
 
     def embed_query(self, text: str) -> tuple[np.ndarray, TokenVectors]:
         encoded = self._load().encode(text)
         return encoded.vector, TokenVectors(encoded.token_vectors, encoded.token_spans)
+
+
+@contextmanager
+def _install_errors():
+    """A failure to load the bundled model once its files' hashes matched is the install's:
+    a ModelUnavailableError that says how to reinstall it."""
+    try:
+        yield
+    except ModelUnavailableError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the hashes matched, so this is the install
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise ModelUnavailableError(f"cannot load the bundled model ({first}): {REINSTALL_HINT}") from exc
 
 
 def _unit_rows(matrix: np.ndarray) -> np.ndarray:
