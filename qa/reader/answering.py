@@ -42,6 +42,11 @@ class _Read:
     no_answer: float = 0.0  # its passage's no-answer score
 
 
+def _best_first(r: _Read) -> tuple:
+    """Best margin first; ties go to the earlier passage, then the earlier span."""
+    return (-r.margin, r.passage, r.start)
+
+
 def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:
     """Widen [start, end) to whole words: a word piece span may stop inside a word."""
     while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
@@ -75,8 +80,7 @@ def read_passages(
             a, b = _whole_words(text, start, end)
             rank = first_rank + k
             out.append(_Read(score.margin - rank_penalty * rank, p.source, a, b, rank, score.span, score.no_answer))
-    out.sort(key=lambda r: (-r.margin, r.passage, r.start))
-    return out
+    return sorted(out, key=_best_first)
 
 
 def _head_spans(reader, question: str, query_tokens: TokenVectors, passages: list[Passage], index):
@@ -194,7 +198,7 @@ def _read_until_answered(reader, question: str, query_tokens, read: list[Passage
     if head and reader.calibration.confidence(head[0].margin) >= threshold:
         return head
     rest = read_passages(reader.network, question, query_tokens, readable[first:], index, penalty, first_rank=first)
-    return sorted(head + rest, key=lambda r: (-r.margin, r.passage, r.start))
+    return sorted(head + rest, key=_best_first)
 
 
 def _known_terms(index) -> frozenset[str]:
