@@ -53,12 +53,14 @@ def answer(
     passages: tuple[Passage, ...] = (),
     latency: float = 1.0,
     confidence: float = 0.5,
+    read: int | None = None,
 ) -> Answer:
     best = None
     if text is not None:
         citation = citation or cite(text)
         best = Candidate(text, citation, evidence or citation, confidence)
-    return Answer("q?", best, confidence=confidence, passages=passages, latency_ms=latency)
+    read = len(passages) if read is None else read
+    return Answer("q?", best, confidence=confidence, passages=passages, latency_ms=latency, read=read)
 
 
 def q(answers: tuple[GoldAnswer, ...], qid: str = "q") -> Question:
@@ -193,6 +195,7 @@ def test_run_metrics_by_hand():
     assert m["hit@5"] == 1.0
     assert m["hit@10"] == 1.0
     assert m["mrr@10"] == 0.75  # (1 + 1/2) / 2
+    assert m["read_hit"] == 1.0  # both read their whole list
     assert m["abstain_unanswerable"] == 0.5  # q4 abstained, q5 answered
     assert m["abstain_answerable"] == pytest.approx(0.3333)  # q3
     assert m["verbatim"] == pytest.approx(0.6667)  # q1, q2 yes; q5 no
@@ -218,3 +221,18 @@ def test_metrics_over_nothing_are_none():
     assert m["abstain_unanswerable"] is None
     assert m["abstain_auroc"] is None
     assert m.as_dict()["abstain_unanswerable"] is None
+
+
+def test_read_hit_counts_only_the_passages_that_were_read():
+    q1 = q((gold("Denver Broncos"),), "q1")
+    q2 = q((gold("2016"),), "q2")
+    both = (passage(S3), passage(S1))  # the gold of q1 is second
+    results = [
+        result(q1, answer("Denver Broncos", passages=both, read=1)),  # stopped before it
+        result(q2, answer(None, passages=(passage(S2), passage(S3)), read=2)),
+    ]
+    m = aggregate(results)
+    assert m["hit@5"] == 1.0
+    assert m["read_hit"] == 0.5
+    assert [r.read_hit for r in results] == [False, True]
+    assert result(q((), "q3"), answer(None, passages=both)).read_hit is None  # unanswerable

@@ -99,8 +99,9 @@ def test_the_passages_after_the_first_two_are_read_only_when_those_do_not_answer
         assert len(read) == 5 and all(p.text for p in read)
         everything = read_passages(network, question, None, read, index, reader.calibration.rank_penalty)
         asked.clear()
-        got = _read_until_answered(counting, question, None, read, index, 2, threshold)
+        got, read_count = _read_until_answered(counting, question, None, read, index, 2, threshold)
         stopped = asked == [2]
+        assert read_count == (2 if stopped else 5)
         assert stopped or asked == [2, 3], asked
         assert stopped == (reader.calibration.confidence(max(r.margin for r in got if r.passage < 2)) >= threshold)
         # Each passage's best margin as in the read of all five (bf16 logits move by a few
@@ -148,21 +149,24 @@ def _scripted(margins: list[str]):
 
 
 @pytest.mark.parametrize(
-    "margins, first, read_calls, best_rank",
+    "margins, first, read_calls, best_rank, read_count",
     [
-        (["3", "1", "9", "0", "0"], 2, [2], 0),  # the first two answer (3 >= 0): the rest unread
-        (["-3", "-1", "9", "0", "0"], 2, [2, 3], 2),  # they do not: all five, 9 - 2 ranks wins
-        (["-3", "", "9", "0", "0"], 2, [2], 1),  # an empty passage is neither read nor ranked
-        (["-3", "", "-9", "5", "0"], 2, [2, 2], 2),
-        (["-3", "-1"], 2, [2], 1),  # no more than the first ones to read
-        (["-3", "-1", "9"], 5, [3], 2),  # read_first >= read_k: one read of all
-        (["", "", "4"], 2, [1], 0),  # fewer readable passages than read_first
+        (["3", "1", "9", "0", "0"], 2, [2], 0, 2),  # the first two answer (3 >= 0): the rest unread
+        (["-3", "-1", "9", "0", "0"], 2, [2, 3], 2, 5),  # they do not: all five, 9 - 2 ranks wins
+        (["-3", "", "9", "0", "0"], 2, [2], 1, 3),  # an empty passage is neither read nor ranked
+        (["-3", "", "-9", "5", "0"], 2, [2, 2], 2, 5),
+        (["-3", "-1"], 2, [2], 1, 2),  # no more than the first ones to read
+        (["-3", "-1", "9"], 5, [3], 2, 3),  # read_first >= read_k: one read of all
+        (["", "", "4"], 2, [1], 0, 3),  # fewer readable passages than read_first
     ],
 )
-def test_two_step_reading_reads_the_rest_only_when_the_first_do_not_answer(margins, first, read_calls, best_rank):
+def test_two_step_reading_reads_the_rest_only_when_the_first_do_not_answer(
+    margins, first, read_calls, best_rank, read_count
+):
     passages, index, reader, network = _scripted(margins)
-    reads = _read_until_answered(reader, "q?", None, passages, index, first, threshold=0.5)
+    reads, count = _read_until_answered(reader, "q?", None, passages, index, first, threshold=0.5)
     assert network.calls == read_calls
+    assert count == read_count  # how many passages, from the first, were looked at
     assert reads[0].passage == best_rank
     everything = read_passages(_ScriptedSpans(), "q?", None, passages, index, 1.0)
     by_span = {(r.start, r.end): (r.passage, r.margin) for r in everything}

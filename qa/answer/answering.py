@@ -279,7 +279,7 @@ def answer_question(
     if not scored:
         return Answer(
             question, None, reason="no sentence in the sources relates to the question",
-            passages=tuple(passages),
+            passages=tuple(passages), read=len(read),
         )
 
     candidates = _candidates(
@@ -287,7 +287,7 @@ def answer_question(
     )
     confidence = _confidence(question, scored, question_words, idf, kind, candidates[0])
     return conclude(
-        question, candidates, confidence, settings.abstain_threshold, passages, alternatives,
+        question, candidates, confidence, settings.abstain_threshold, passages, alternatives, len(read),
         reason=lambda: _abstain_reason(question, question_words, scored[0], idf),
         also_in=lambda best: _also_in(best, scored, index),
     )
@@ -300,14 +300,16 @@ def conclude(
     threshold: float,
     passages: list[Passage],
     alternatives: int,
+    read: int,
     *,
     reason: Callable[[], str],
     also_in: Callable[[Candidate], tuple[Citation, ...]],
 ) -> Answer:
     """The best candidate with its alternatives and agreeing sources, or, below the
-    threshold, an abstention with its reason (both answerers end here)."""
+    threshold, an abstention with its reason (both answerers end here). `read`: how many
+    of `passages`, from the first, were read."""
     if confidence < threshold:
-        return Answer(question, None, confidence=confidence, reason=reason(), passages=tuple(passages))
+        return Answer(question, None, confidence=confidence, reason=reason(), passages=tuple(passages), read=read)
     best = candidates[0]
     best = Candidate(best.text, best.citation, best.evidence, best.score, also_in(best))
     return Answer(
@@ -316,6 +318,7 @@ def conclude(
         alternatives=tuple(candidates[1 : 1 + alternatives]),
         confidence=confidence,
         passages=tuple(passages),
+        read=read,
     )
 
 

@@ -42,6 +42,7 @@ def to_prediction(answer: Answer, qid: str | None = None) -> dict[str, Any]:
     out["confidence"] = round(answer.confidence, 4)
     if answer.reason:
         out["reason"] = answer.reason
+    out["read"] = answer.read  # the first `read` of `passages` were read
     out["latency_ms"] = round(answer.latency_ms, 1)
     return out
 

@@ -106,6 +106,7 @@ class QuestionResult:
     gold_retrieved: bool | None  # a gold answer lies in one of the returned passages
     verbatim: bool | None  # answered questions only
     reason: str | None = None  # why the pipeline abstained
+    read_hit: bool | None = None  # a passage the answerer read overlaps the gold (offset gold only)
 
     @property
     def abstained(self) -> bool:
@@ -156,6 +157,7 @@ def score_question(q: Question, answer: Answer, text_of: TextOf) -> QuestionResu
         citation_hit=_hits(answer.citation, gold) if offsets else None,
         evidence_hit=_hits(answer.evidence, gold) if offsets else None,
         rank=rank,
+        read_hit=rank is not None and rank <= answer.read if offsets and answerable else None,
         gold_retrieved=retrieved,
         verbatim=is_verbatim(answer, text_of) if predicted is not None else None,
         reason=answer.reason,
@@ -201,6 +203,9 @@ METRICS: tuple[tuple[str, str], ...] = (
     ("hit@5", "answerable with offsets"),
     ("hit@10", "answerable with offsets"),
     ("mrr@10", "answerable with offsets"),
+    # The passages the answerer read hold the gold: the trained reader stops after two when
+    # they answer, so this is below hit@5 (read_k) whenever some question stopped early.
+    ("read_hit", "answerable with offsets"),
     ("abstain_unanswerable", "unanswerable"),
     ("abstain_answerable", "answerable"),
     # SQuAD 2.0's F1: token F1 on answerable questions, 1 for an abstention on an
@@ -273,6 +278,7 @@ def aggregate(results: Sequence[QuestionResult]) -> Metrics:
         "hit@5": share(located, lambda r: r.rank is not None and r.rank <= 5),
         "hit@10": share(located, lambda r: r.rank is not None and r.rank <= 10),
         "mrr@10": _mean([1 / r.rank if r.rank else 0.0 for r in located]),
+        "read_hit": share(located, lambda r: bool(r.read_hit)),
         "abstain_unanswerable": share(unanswerable, lambda r: r.abstained),
         "abstain_answerable": share(answerable, lambda r: r.abstained),
         "squad2_f1": _mean([r.f1 if r.answerable else float(r.abstained) for r in results]),

@@ -27,6 +27,7 @@ MEANINGS = {
     "hit@5": "one of the first 5 passages holds a gold answer",
     "hit@10": "one of the first 10 passages holds a gold answer",
     "mrr@10": "mean reciprocal rank of the first passage holding a gold answer",
+    "read_hit": "a passage the answerer read holds a gold answer",
     "abstain_unanswerable": "share of unanswerable questions abstained on (higher is better)",
     "abstain_answerable": "share of answerable questions abstained on (lower is better)",
     "squad2_f1": "SQuAD 2.0 F1: token F1 on answerable, 1 for abstaining on unanswerable",

@@ -166,15 +166,15 @@ def answer_with_reader(
     # three decimals on squad2-dev and Super Bowl (F1 .545 / .555) at 1.5x the time.
     read = passages[: max(1, settings.read_k)]
     threshold = reader.calibration.threshold if settings.abstain_threshold is None else settings.abstain_threshold
-    reads = _read_until_answered(reader, question, query_tokens, read, index, settings.read_first, threshold)
+    reads, read_count = _read_until_answered(reader, question, query_tokens, read, index, settings.read_first, threshold)
     candidates = _candidates(reads, index, 1 + max(0, alternatives), reader.calibration)
     if not candidates:
         return Answer(
             question, None, reason="no passage in the sources can be read for this question",
-            passages=tuple(passages),
+            passages=tuple(passages), read=read_count,
         )
     return conclude(
-        question, candidates, candidates[0].score, threshold, passages, alternatives,
+        question, candidates, candidates[0].score, threshold, passages, alternatives, read_count,
         reason=lambda: _abstain_reason(question, index),
         also_in=lambda best: _also_in(best, read, index),
     )
@@ -182,7 +182,8 @@ def answer_with_reader(
 
 def _read_until_answered(reader, question: str, query_tokens, read: list[Passage], index, first: int, threshold: float):
     """The reads of the first `first` readable passages when their best answer's
-    confidence reaches `threshold` (it would be the answer), else of every passage in `read`.
+    confidence reaches `threshold` (it would be the answer), else of every passage in
+    `read`; and how many of `read`, from the first, that was.
 
     Each passage is read alone and the later ones pay the rank penalty, so once the first
     two answer, the other three seldom beat them; reading two costs about half of reading
@@ -191,14 +192,15 @@ def _read_until_answered(reader, question: str, query_tokens, read: list[Passage
     4 better, SQuAD 2.0 F1 .629 -> .628; stopping after one passage would have stopped 54%
     for .625 (34 worse, 14 better)."""
     penalty = reader.calibration.rank_penalty
-    readable = [p for p in read if p.text]  # as read_passages counts ranks for a cross-encoder
+    at = [k for k, p in enumerate(read) if p.text]  # as read_passages counts ranks for a cross-encoder
+    readable = [read[k] for k in at]
     if len(readable) <= first or not hasattr(reader.network, "passage_spans"):  # the head reader reads all
-        return read_passages(reader.network, question, query_tokens, read, index, penalty)
+        return read_passages(reader.network, question, query_tokens, read, index, penalty), len(read)
     head = read_passages(reader.network, question, query_tokens, readable[:first], index, penalty)
     if head and reader.calibration.confidence(head[0].margin) >= threshold:
-        return head
+        return head, at[first - 1] + 1
     rest = read_passages(reader.network, question, query_tokens, readable[first:], index, penalty, first_rank=first)
-    return sorted(head + rest, key=_best_first)
+    return sorted(head + rest, key=_best_first), len(read)
 
 
 def _known_terms(index) -> frozenset[str]:
