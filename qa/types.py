@@ -157,9 +157,10 @@ class Answer:
     reason: str | None = None
     passages: tuple[Passage, ...] = ()
     latency_ms: float = 0.0
-    # How many of `passages`, from the first, the answerer read (0: none or unknown). The
-    # trained reader reads the rest of its read_k only when the first two do not answer.
-    read: int = 0
+    # How many of `passages`, from the first, the answerer read (None: not known, e.g. an
+    # answerer that does not say). The trained reader reads the rest of its read_k only
+    # when the first two do not answer.
+    read: int | None = None
 
     @property
     def text(self) -> str | None:

@@ -182,6 +182,10 @@ def test_superbowl_meets_the_targets(superbowl_index, real_embedder, answerer):
     # These floors are what each answerer reaches (README), so a regression fails here.
     assert metrics["hit@5"] >= 0.97
     assert metrics["verbatim"] == 1.0
+    if answerer == "extractor":  # reads all of its read_k (5)
+        assert metrics["read_hit"] == metrics["hit@5"]
+    else:  # stops after two passages when they answer
+        assert metrics["hit@1"] < metrics["read_hit"] < metrics["hit@5"]
     if answerer == "extractor":
         assert metrics["evidence_hit"] >= 0.715  # .67 before token MaxSim, .705 before the focus noun
         assert metrics["f1"] >= 0.51  # .39 before token MaxSim, .465 before the focus noun

@@ -114,6 +114,7 @@ def test_predictions_follow_the_readme_format(tmp_path):
         assert list(row)[:7] == [
             "id", "question", "answer", "citations", "evidence", "passages", "confidence"
         ]
+        assert row["read"] is None  # this fake does not say how many passages it read
         assert isinstance(row["latency_ms"], float)
         if row["answer"] is not None:
             c = row["citations"][0]

@@ -102,6 +102,7 @@ def test_the_passages_after_the_first_two_are_read_only_when_those_do_not_answer
         got, read_count = _read_until_answered(counting, question, None, read, index, 2, threshold)
         stopped = asked == [2]
         assert read_count == (2 if stopped else 5)
+        assert pipeline.ask(question).read == read_count  # what `ask` says it read
         assert stopped or asked == [2, 3], asked
         assert stopped == (reader.calibration.confidence(max(r.margin for r in got if r.passage < 2)) >= threshold)
         # Each passage's best margin as in the read of all five (bf16 logits move by a few

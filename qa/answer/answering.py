@@ -266,7 +266,7 @@ def answer_question(
     interaction with the index's stored token vectors; without them it is skipped."""
     passages = list(passages)
     if not passages:
-        return Answer(question, None, reason="the index holds no passages to answer from")
+        return Answer(question, None, reason="the index holds no passages to answer from", read=0)
     idf = _idf_of(index)
     question_words = set(terms(question)) - _question_form()
     kind = question_type(question)

@@ -2,7 +2,8 @@
 
 Used by `qa ask --json` and `qa eval --predictions`, so both always write the same shape.
 Keys are written in a fixed order and floats rounded, so files are byte-stable across runs
-(latency excepted, which is measured).
+(latency excepted, which is measured). Beyond that format: `confidence`, `reason` when
+abstaining, and `read`, how many of `passages` (from the first) the answerer read.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def to_prediction(answer: Answer, qid: str | None = None) -> dict[str, Any]:
     out["confidence"] = round(answer.confidence, 4)
     if answer.reason:
         out["reason"] = answer.reason
-    out["read"] = answer.read  # the first `read` of `passages` were read
+    out["read"] = answer.read  # the first `read` of `passages` were read (null: not known)
     out["latency_ms"] = round(answer.latency_ms, 1)
     return out
 

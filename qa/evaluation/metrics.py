@@ -2,10 +2,11 @@
 
 Text metrics follow the official SQuAD script: lower case, punctuation and the articles
 a/an/the removed, whitespace folded; EM and token F1 take the best gold answer. Offset
-metrics (citation_hit, evidence_hit, hit@k, mrr@10) count only questions whose gold has
-offsets, since a text-only gold cannot say where the answer stands. An abstention on an
-answerable question scores 0 on every answerable metric except hit@k/mrr@10, which
-measure the passages retrieved regardless.
+metrics (citation_hit, evidence_hit, hit@k, mrr@10, read_hit) count only questions whose gold has
+offsets, since a text-only gold cannot say where the answer stands; read_hit also only
+those whose answerer says how many passages it read. An abstention on an answerable
+question scores 0 on every answerable metric except hit@k/mrr@10/read_hit, which measure
+the passages retrieved and read regardless.
 """
 
 from __future__ import annotations
@@ -106,7 +107,8 @@ class QuestionResult:
     gold_retrieved: bool | None  # a gold answer lies in one of the returned passages
     verbatim: bool | None  # answered questions only
     reason: str | None = None  # why the pipeline abstained
-    read_hit: bool | None = None  # a passage the answerer read overlaps the gold (offset gold only)
+    # A passage the answerer read overlaps the gold (offset gold, and a known `Answer.read`).
+    read_hit: bool | None = None
 
     @property
     def abstained(self) -> bool:
@@ -157,7 +159,10 @@ def score_question(q: Question, answer: Answer, text_of: TextOf) -> QuestionResu
         citation_hit=_hits(answer.citation, gold) if offsets else None,
         evidence_hit=_hits(answer.evidence, gold) if offsets else None,
         rank=rank,
-        read_hit=rank is not None and rank <= answer.read if offsets and answerable else None,
+        read_hit=(
+            any(_overlaps(p.source, p.start, p.end, gold) for p in answer.passages[: answer.read])
+            if offsets and answerable and answer.read is not None else None
+        ),
         gold_retrieved=retrieved,
         verbatim=is_verbatim(answer, text_of) if predicted is not None else None,
         reason=answer.reason,
@@ -203,8 +208,8 @@ METRICS: tuple[tuple[str, str], ...] = (
     ("hit@5", "answerable with offsets"),
     ("hit@10", "answerable with offsets"),
     ("mrr@10", "answerable with offsets"),
-    # The passages the answerer read hold the gold: the trained reader stops after two when
-    # they answer, so this is below hit@5 (read_k) whenever some question stopped early.
+    # The passages the answerer read hold the gold: at most hit@read_k, and below it when
+    # the trained reader stopped after two passages with the gold further down.
     ("read_hit", "answerable with offsets"),
     ("abstain_unanswerable", "unanswerable"),
     ("abstain_answerable", "answerable"),
@@ -278,7 +283,7 @@ def aggregate(results: Sequence[QuestionResult]) -> Metrics:
         "hit@5": share(located, lambda r: r.rank is not None and r.rank <= 5),
         "hit@10": share(located, lambda r: r.rank is not None and r.rank <= 10),
         "mrr@10": _mean([1 / r.rank if r.rank else 0.0 for r in located]),
-        "read_hit": share(located, lambda r: bool(r.read_hit)),
+        "read_hit": share([r for r in located if r.read_hit is not None], lambda r: bool(r.read_hit)),
         "abstain_unanswerable": share(unanswerable, lambda r: r.abstained),
         "abstain_answerable": share(answerable, lambda r: r.abstained),
         "squad2_f1": _mean([r.f1 if r.answerable else float(r.abstained) for r in results]),

@@ -7,7 +7,7 @@ all (missing, not UTF-8, an unknown layout) raises `EvaluationInputError`.
 SQuAD gives answer offsets into its own paragraph copies; `find_text(paragraph)` locates a
 paragraph in the sources so the offsets become absolute. A paragraph that is not found
 leaves its questions with text-only gold: they are still scored on EM/F1/contains, but
-not on the offset metrics (citation_hit, evidence_hit, hit@k, mrr@10).
+not on the offset metrics (citation_hit, evidence_hit, hit@k, mrr@10, read_hit).
 """
 
 from __future__ import annotations

@@ -161,7 +161,7 @@ def answer_with_reader(
     the question's token vectors from `Embedder.embed_query`."""
     passages = list(passages)
     if not passages:
-        return Answer(question, None, reason="the index holds no passages to answer from")
+        return Answer(question, None, reason="the index holds no passages to answer from", read=0)
     # The top read_k (5) of the top_k retrieved: reading all 10 gave the same answers to
     # three decimals on squad2-dev and Super Bowl (F1 .545 / .555) at 1.5x the time.
     read = passages[: max(1, settings.read_k)]
@@ -218,7 +218,8 @@ def _abstain_reason(question: str, index) -> str:
 
 
 def _also_in(best: Candidate, read: list[Passage], index) -> tuple[Citation, ...]:
-    """The same answer text in the other files' passages that were read, one per file."""
+    """The same answer text in the other files' passages among the read_k, one per file
+    (a text search: also in those the two-step reading left unread, as before it)."""
     needle = re.compile(r"(?<!\w)" + re.escape(best.text) + r"(?!\w)", re.IGNORECASE)
     out: dict[str, Citation] = {}
     for p in read:
