@@ -190,18 +190,19 @@ def test_superbowl_meets_the_targets(superbowl_index, real_embedder, answerer):
         assert metrics["evidence_hit"] >= 0.715  # .67 before token MaxSim, .705 before the focus noun
         assert metrics["f1"] >= 0.51  # .39 before token MaxSim, .465 before the focus noun
         assert metrics["abstain_answerable"] <= 0.01
-    else:  # the trained reader: better spans, but it abstains on about a third (the issue wants <= .08).
-        # The 5,000-step reader traded Super Bowl F1 .557 -> .529 (abstaining on .32, not .23)
-        # for squad2-dev SQuAD 2.0 F1 .613 -> .680 and AUROC .756 -> .820 (model card).
-        assert metrics["f1"] >= 0.52
-        assert metrics["abstain_answerable"] <= 0.33
+    else:  # the trained reader: better spans, but it abstains on about a quarter (the issue wants <= .08).
+        # F1 .527 at .32 abstentions with the threshold that maximised SQuAD 2.0 F1 alone on
+        # held-out articles; .575 at .232 with the one that weighs answerable F1 as much.
+        assert metrics["f1"] >= 0.56
+        assert metrics["abstain_answerable"] <= 0.25
 
 
 @pytest.mark.slow
 def test_the_reader_abstains_on_squad2_questions_the_article_does_not_answer(real_embedder, tmp_path):
     """One squad2-dev article (419 questions, 202 unanswerable but on-topic): the shipped
-    reader's no-answer must keep separating them (2026-12-04: SQuAD 2.0 F1 .594, AUROC
-    .781, abstains on .70 of the unanswerable; the whole set reads .680 / .820)."""
+    reader's no-answer must keep separating them (2026-12-04, threshold .256: F1 .564,
+    SQuAD 2.0 F1 .571, AUROC .778, abstains on .58 of the unanswerable and .20 of the
+    answerable; at the earlier threshold .351, .594 SQuAD 2.0 F1 and .70 abstaining)."""
     from qa.evaluation.questions import load_questions
     from qa.evaluation.runner import evaluate
 
@@ -209,9 +210,10 @@ def test_the_reader_abstains_on_squad2_questions_the_article_does_not_answer(rea
     pipeline = Pipeline.open(tmp_path / "index", sources=folder / "sources", embedder=real_embedder)
     metrics = evaluate(pipeline, load_questions(folder / "questions.jsonl")).metrics
     assert metrics["verbatim"] == 1.0
-    assert metrics["squad2_f1"] >= 0.57  # always abstaining would score .48 here
+    assert metrics["squad2_f1"] >= 0.55  # always abstaining would score .48 here
+    assert metrics["f1"] >= 0.54
     assert metrics["abstain_auroc"] >= 0.75
-    assert metrics["abstain_unanswerable"] >= 0.65
+    assert metrics["abstain_unanswerable"] >= 0.55
 
 
 @pytest.mark.slow

@@ -5,7 +5,8 @@ paragraph (a maximum over passages runs higher), so confidence is fitted here, t
 the real pipeline: the held-out articles of the training file become a sources folder,
 get indexed, and their questions are asked. Two things come out:
 - Platt scaling, sigmoid(scale * margin + bias) ~ P(the answer is right, token F1 >= .5);
-- the confidence at which abstaining maximises SQuAD 2.0 F1 there: the default threshold.
+- the confidence at which abstaining maximises the mean of SQuAD 2.0 F1 and the F1 on
+  answerable questions there: the default threshold (`best_threshold`).
 """
 
 from __future__ import annotations
@@ -64,11 +65,21 @@ def fit_platt(margins: np.ndarray, right: np.ndarray, steps: int = 100, l2: floa
 
 
 def best_threshold(margins: np.ndarray, f1: np.ndarray, answerable: np.ndarray) -> float:
-    """The margin above which answering maximises SQuAD 2.0 F1 (answer iff margin >= t)."""
+    """The margin above which answering (answer iff margin >= t) maximises the mean of
+    SQuAD 2.0 F1 and the F1 on answerable questions, weighted equally.
+
+    SQuAD 2.0 F1 alone is flat around its best threshold while abstentions on answerable
+    questions are not: on 4,000 held-out questions its best (.629 at confidence .35)
+    abstained on 24% of the answerable ones, and confidence .25 gave .611 with 15% (mean of
+    the two .596 -> .607). People mostly ask what their sources answer; an abstention
+    leaves them to search, and an answer comes with its confidence and citation to check.
+    """
     order = np.argsort(-margins)
     gain = np.where(answerable, f1, 0.0)[order]  # what answering earns
     loss = (~answerable).astype(float)[order]  # what abstaining would have earned
-    total = np.cumsum(gain) + (loss.sum() - np.cumsum(loss))
+    squad2 = (np.cumsum(gain) + (loss.sum() - np.cumsum(loss))) / len(margins)
+    answerable_f1 = np.cumsum(gain) / max(1, int(answerable.sum()))
+    total = squad2 + answerable_f1
     k = int(np.argmax(total))
     # midway between the last answered margin and the next one
     m = margins[order]

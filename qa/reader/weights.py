@@ -41,7 +41,7 @@ class Calibration:
 
     scale: float = 1.0
     bias: float = 0.0
-    threshold: float = 0.5  # the confidence that maximised SQuAD 2.0 F1 on held-out articles
+    threshold: float = 0.5  # the confidence that did best on held-out articles (heldout.best_threshold)
     rank_penalty: float = 0.0  # subtracted from a span's margin per rank of its passage
     heldout: dict | None = None  # the figures of that held-out run
 
