@@ -111,8 +111,8 @@ class AskSettings:
     top_k: int = 10  # passages retrieved and returned
     read_k: int = 5  # passages the answerer reads (for the reader, 10 answered no better: model card)
     # The trained reader reads the first read_first passages, and the rest of the read_k
-    # only when no answer there clears the abstain threshold: 57% of held-out questions
-    # stopped at 2 (75% of the answerable ones), SQuAD 2.0 F1 -.001 (qa/reader/answering.py).
+    # only when no answer there clears the abstain threshold: 66% of held-out questions
+    # stop at 2 (84% of the answerable ones), SQuAD 2.0 F1 -.002 (qa/reader/answering.py).
     read_first: int = 2
     dense_weight: float = 0.5  # convex fusion: w·cos + (1-w)·bm25/max (FINDINGS.md)
     # Plus this times the passage's best sentence cosine (pooled sentence vectors).
