@@ -127,8 +127,7 @@ class AskSettings:
     # Below this confidence, say the sources do not answer. None: the answerer's own
     # default (the hand-tuned extractor's 0.27; the trained reader's threshold that
     # maximised the mean of SQuAD 2.0 F1 and answerable F1 on held-out articles, in its
-    # reader.json); `qa eval
-    # --calibrate` tunes it for an index on the user's own questions.
+    # reader.json); `qa eval --calibrate` tunes it for an index on the user's own questions.
     abstain_threshold: float | None = None
 
     def save(self, index_dir: Path, *, calibration: dict[str, Any] | None = None) -> None:

@@ -182,11 +182,8 @@ def test_superbowl_meets_the_targets(superbowl_index, real_embedder, answerer):
     # These floors are what each answerer reaches (README), so a regression fails here.
     assert metrics["hit@5"] >= 0.97
     assert metrics["verbatim"] == 1.0
-    if answerer == "extractor":  # reads all of its read_k (5)
-        assert metrics["read_hit"] == metrics["hit@5"]
-    else:  # stops after two passages when they answer
-        assert metrics["hit@1"] < metrics["read_hit"] < metrics["hit@5"]
     if answerer == "extractor":
+        assert metrics["read_hit"] == metrics["hit@5"]  # it reads all of its read_k (5)
         assert metrics["evidence_hit"] >= 0.715  # .67 before token MaxSim, .705 before the focus noun
         assert metrics["f1"] >= 0.51  # .39 before token MaxSim, .465 before the focus noun
         assert metrics["abstain_answerable"] <= 0.01
@@ -195,6 +192,7 @@ def test_superbowl_meets_the_targets(superbowl_index, real_embedder, answerer):
         # held-out articles; .578 at .225 with the one that weighs answerable F1 as much.
         assert metrics["f1"] >= 0.56
         assert metrics["abstain_answerable"] <= 0.25
+        assert metrics["hit@1"] < metrics["read_hit"] < metrics["hit@5"]  # it stops after two when they answer
 
 
 @pytest.mark.slow
