@@ -72,6 +72,28 @@ def test_pairs_fit_the_window_and_offsets_stay_in_the_passage(tok, question, pas
     assert ((0 <= pair.offsets[:, 0]) & (pair.offsets[:, 0] <= pair.offsets[:, 1]) & (pair.offsets[:, 1] <= len(passage))).all()
 
 
+def test_remembered_passage_pieces_make_the_same_pairs(tok):
+    """Question time remembers each passage's word pieces (PassagePieces): the pairs are
+    those made from scratch, for passages seen before, repeated in one call, and after the
+    memory filled up and started over."""
+    from qa.reader.cross_encoder import PassagePieces
+
+    config = CrossConfig()
+    pieces = PassagePieces(tok, size=3)
+    texts = ["Polly the parrot lives in the library.", "Super Bowl 50 was played at Levi's Stadium.", "é1 - ab, c."]
+    for question, passages in [
+        ("Where does the parrot live?", texts[:2]),
+        ("Who lives there?", [texts[0], texts[0], texts[2]]),  # seen, repeated, new
+        ("Where was it played?", [texts[1], "A fourth passage, past the memory's size."]),  # starts over
+    ]:
+        fresh = encode_pairs(tok, question, passages, config)
+        remembered = encode_pairs(tok, question, passages, config, pieces=pieces)
+        for a, b in zip(fresh, remembered, strict=True):
+            assert a.first == b.first
+            assert np.array_equal(a.ids, b.ids) and np.array_equal(a.offsets, b.offsets)
+    assert len(pieces._known) <= 3
+
+
 def test_weights_round_trip_without_the_frozen_embeddings(tmp_path):
     from qa.reader.cross_encoder import build_model, trained_tensors
 
@@ -203,6 +225,36 @@ def test_bf16_products_pick_the_spans_float32_picks(tok):
     for e, r in zip(exact, rounded):
         assert (e.argmax(1) == r.argmax(1)).all()
         assert (e - r)[allowed].abs().max() < 0.5  # measured: .06 median, .16 at most on Super Bowl
+
+
+def test_weights_in_onednn_layout_give_the_plain_products(tok):
+    """Under bf16 the dense weights are reordered once for oneDNN, and the MLP's GELU runs
+    inside its product: the products are F.linear's (a few values one bf16 step apart,
+    where oneDNN sums 1,536 terms in another order), and the logits move by rounding
+    only (the GELU now rounds once, after it, not before and after)."""
+    import torch
+
+    from qa.index.packed_bert import _can_prepack
+    from qa.reader.cross_encoder import batch_tensors
+    from qa.reader.cross_network import CrossNetwork
+
+    assert _can_prepack(torch.bfloat16)  # the pinned CPU wheel is built with oneDNN
+    tensors = load_reader().tensors
+    packed, plain = CrossNetwork(tensors, bf16=True), CrossNetwork(tensors, bf16=True, prepack=False)
+    assert packed._bert.prepacked and not plain._bert.prepacked
+    for name, width in (("encoder.layer.0.qkv", 384), ("encoder.layer.5.output.dense", 1536)):
+        x = torch.randn(176, width)
+        a, b = packed._bert.linear(x, name).float(), plain._bert.linear(x, name).float()
+        assert (a == b).float().mean() > 0.999  # measured: all equal for 384 terms, 1 in 7,000 off for 1,536
+        torch.testing.assert_close(a, b, rtol=2**-7, atol=1e-3)  # one bf16 step at most
+    text = (Path(__file__).parent / "data" / "bench" / "superbowl" / "sources" / "Super_Bowl_50.txt").read_text()
+    passages = [text[a : a + size] for a, size in ((0, 775), (3152, 330), (14384, 1000), (16911, 660))]
+    ids, mask, types, allowed = batch_tensors(encode_pairs(tok, "Where was Super Bowl 50 played?", passages, CrossConfig()))
+    with torch.inference_mode():
+        fused, apart = packed(ids, mask, types, allowed), plain(ids, mask, types, allowed)
+    for f, a in zip(fused, apart):
+        assert (f.argmax(1) == a.argmax(1)).all()
+        assert 0 < (f - a)[allowed].abs().max() < 0.5
 
 
 def test_the_default_reader_answers_without_transformers_or_sentence_transformers(tmp_path):

@@ -9,8 +9,9 @@ equal to `build_model`'s outputs. The frozen word embeddings come from the bundl
 `model.safetensors`, the trained rest from the reader's weights.
 
 The encoder is `qa.index.packed_bert.PackedBert` (pairs packed without padding, bf16
-weights cast once: Super Bowl, 5 passages a question, 0.80x the time of a padded batch;
-model card); this adds the span layer.
+weights cast and laid out for oneDNN once: Super Bowl, 5 passages a question, 0.80x the
+time of a padded batch, then 0.85x at p50 with the layout; model card); this adds the span
+layer. `prepack` None: oneDNN's layout wherever the products are bf16.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from qa.reader.cross_encoder import FROZEN_PREFIX
 class CrossNetwork:
     """Start and end logits for a batch of (question, passage) pairs."""
 
-    def __init__(self, tensors: dict[str, np.ndarray], *, bf16: bool = False):
+    def __init__(self, tensors: dict[str, np.ndarray], *, bf16: bool = False, prepack: bool | None = None):
         import torch
 
         from qa.index.embedding import bundled_model_path
@@ -40,7 +41,7 @@ class CrossNetwork:
         for name, value in tensors.items():
             w[name.removeprefix("bert.")] = torch.from_numpy(np.asarray(value, np.float32))
         span = fused(w, ["span"], self.dtype)
-        self._bert = PackedBert(w, bert_config(folder), self.dtype)
+        self._bert = PackedBert(w, bert_config(folder), self.dtype, prepack=prepack)
         self._span = span
         self._torch = torch
         # A missing or misshapen tensor fails here (KeyError, RuntimeError), not at the
