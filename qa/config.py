@@ -109,7 +109,9 @@ class IndexSettings:
 @dataclass(frozen=True, slots=True)
 class AskSettings:
     top_k: int = 10  # passages retrieved and returned
-    read_k: int = 5  # passages the answerer reads (for the reader, 10 answered no better: model card)
+    # Passages the answerer reads, at most. None: the answerer's own default,
+    # READER_READ_K or EXTRACTOR_READ_K (below).
+    read_k: int | None = None
     # The trained reader reads the first read_first passages, and the rest of the read_k
     # only when no answer there clears the abstain threshold: 66% of held-out questions
     # stop at 2 (84% of the answerable ones), SQuAD 2.0 F1 -.002 (qa/reader/answering.py).
@@ -167,6 +169,18 @@ class AskSettings:
         return replace(cls(), **{k: v for k, v in saved.items() if k != CALIBRATION_KEY})
 
 
+# How many passages each answerer reads when `AskSettings.read_k` is None.
+# The trained reader: 4. Its fifth passage made no answer better on 4,000 held-out
+# questions (two, then up to 5 or 4: SQuAD 2.0 F1 .6110 either way, answerable F1 .5982
+# -> .5978, the gold among the passages read .947 -> .943; reader_decisions.py) and was
+# most of the slowest questions' time: Super Bowl `ask` p95 42-46 ms with 5, 37-39 ms
+# with 4 (one process alternating, 2026-12-05; README). Reading all 10 answered no
+# better than 5 at 1.5x the time (model card).
+READER_READ_K = 4
+# The hand-tuned extractor: 5 (on Super Bowl 4 gave F1 .523 -> .522, evidence_hit .720 ->
+# .717; it reads in ~15 ms whatever the count).
+EXTRACTOR_READ_K = 5
+
 # Who answers (`Pipeline.open(reader=...)`, `--reader`): the trained reader shipped in the
 # package (the default), the hand-tuned extractor, or else a folder from `qa train-reader`.
 SHIPPED_READER = "shipped"
@@ -196,9 +210,11 @@ _ASK_BOUNDS: dict[str, tuple[float | None, float | None]] = {
 def _ask_schema() -> Obj:
     out: dict[str, Any] = {CALIBRATION_KEY: Obj({}, extra=True)}
     for f in fields(AskSettings):
-        # "float | None": None means "the default" and is never written, so a number it is;
+        # "T | None": None means "the default" and is never written, so a number it is;
         # a setting of another type (added later) is type-checked when it is used.
-        kind = {"int": int, "float": float, "float | None": float, "bool": bool, "str": str}.get(str(f.type), object)
+        kind = {"int": int, "int | None": int, "float": float, "float | None": float, "bool": bool, "str": str}.get(
+            str(f.type), object
+        )
         if kind in (int, float):
             lo, hi = _ASK_BOUNDS.get(f.name, (None, None))
             out[f.name] = Integer(lo, hi) if kind is int else Number(lo, hi)

@@ -180,8 +180,8 @@ def test_sweep_runs_without_threshold_and_restores_it():
     assert asker.calls == 9  # a warm-up question, then two passes
     # the sweep reads every passage: stopping after the first ones depends on the threshold
     sweep = asker.seen[5:]
-    assert all(s.abstain_threshold == float("-inf") and s.read_first == s.read_k for s in sweep)
-    assert asker.seen[1].read_first < asker.seen[1].read_k and asker.settings == asker.seen[1]
+    assert all(s.abstain_threshold == float("-inf") and s.read_first >= s.top_k for s in sweep)
+    assert asker.seen[1].read_first == 2 and asker.settings == asker.seen[1]
     # with no threshold every scripted question is answered
     assert [r.predicted for r in ev.unthresholded] == ["1871", "Tomas and Eli Varga", "Wellmere", "41 metres"]
     # the lowest threshold answers every answerable question (3) and abstains on none

@@ -12,6 +12,7 @@ from dataclasses import replace
 import pytest
 from hypothesis import given, strategies as st
 
+from qa.config import READER_READ_K
 from qa.reader.answering import _read_until_answered, _whole_words, read_passages
 from qa.reader.cross_encoder import PassageSpan
 from qa.reader.decoding import SpanScore
@@ -76,8 +77,9 @@ def test_beside_the_cross_encoder_questions_are_encoded_on_torch(reader_pipeline
 
 @pytest.mark.slow
 def test_the_passages_after_the_first_two_are_read_only_when_those_do_not_answer(reader_pipeline):
-    """Two passages are read, and the other three only when no answer there reaches the
-    threshold; a passage's spans score as in one read of all five (same rank penalty)."""
+    """Two passages are read, and the next two (up to READER_READ_K) only when no answer
+    there reaches the threshold; a passage's spans score as in one read of all four (same
+    rank penalty)."""
     pipeline = reader_pipeline
     reader, index = pipeline._reader, pipeline._index
     threshold = reader.calibration.threshold
@@ -95,17 +97,17 @@ def test_the_passages_after_the_first_two_are_read_only_when_those_do_not_answer
     outcomes = set()
     for question in questions:
         vector, _ = pipeline._questions.embed_query(question)  # as `ask` encodes it
-        read = pipeline._retriever.retrieve(question, 5, query_vector=vector)
-        assert len(read) == 5 and all(p.text for p in read)
+        read = pipeline._retriever.retrieve(question, READER_READ_K, query_vector=vector)
+        assert len(read) == READER_READ_K == 4 and all(p.text for p in read)
         everything = read_passages(network, question, None, read, index, reader.calibration.rank_penalty)
         asked.clear()
         got, read_count = _read_until_answered(counting, question, None, read, index, 2, threshold)
         stopped = asked == [2]
-        assert read_count == (2 if stopped else 5)
+        assert read_count == (2 if stopped else 4)
         assert pipeline.ask(question).read == read_count  # what `ask` says it read
-        assert stopped or asked == [2, 3], asked
+        assert stopped or asked == [2, 2], asked
         assert stopped == (reader.calibration.confidence(max(r.margin for r in got if r.passage < 2)) >= threshold)
-        # Each passage's best margin as in the read of all five (bf16 logits move by a few
+        # Each passage's best margin as in the read of all four (bf16 logits move by a few
         # hundredths with the other pairs packed beside them); a wrong rank would be 1.4 off.
         best = lambda reads: {k: max(r.margin for r in reads if r.passage == k) for k in {r.passage for r in reads}}
         expected = {k: m for k, m in best(everything).items() if not stopped or k < 2}
@@ -113,6 +115,20 @@ def test_the_passages_after_the_first_two_are_read_only_when_those_do_not_answer
         assert [best(got)[k] for k in sorted(expected)] == pytest.approx([expected[k] for k in sorted(expected)], abs=0.2)
         outcomes.add(stopped)
     assert outcomes == {True, False}  # both ways were taken
+
+
+@pytest.mark.slow
+def test_also_in_searches_the_top_five_though_the_reader_reads_four(reader_pipeline, monkeypatch):
+    """"Also in" is a text search over the top ALSO_IN_K (5) retrieved passages, as before
+    the reader read at most READER_READ_K (4): the fifth passage still counts."""
+    import qa.reader.answering as answering
+
+    searched: list[int] = []
+    real = answering._also_in
+    monkeypatch.setattr(answering, "_also_in", lambda best, read, index: searched.append(len(read)) or real(best, read, index))
+    answer = reader_pipeline.ask("In what year was the ISS launched?")
+    assert answer.best is not None and answer.read in (2, READER_READ_K)
+    assert searched == [answering.ALSO_IN_K] == [5]
 
 
 class _ScriptedSpans:

@@ -29,7 +29,7 @@ import numpy as np
 
 from qa.answer.answer_types import AnswerType, candidate_spans, question_focus, question_type
 from qa.answer.late_interaction import ChunkAlignment, QuestionTokens, align_chunk, question_tokens, span_alignments
-from qa.config import AskSettings
+from qa.config import EXTRACTOR_READ_K, AskSettings
 from qa.index.embedding import TokenVectors
 from qa.index.lexical import SentenceWords, terms
 from qa.types import Answer, Candidate, Citation, Passage
@@ -270,7 +270,7 @@ def answer_question(
     idf = _idf_of(index)
     question_words = set(terms(question)) - _question_form()
     kind = question_type(question)
-    read = passages[: max(1, settings.read_k)]
+    read = passages[: max(1, settings.read_k or EXTRACTOR_READ_K)]
     tokens = question_tokens(
         question, query_tokens, _words(question), question_words, idf, focus=question_focus(question)
     )

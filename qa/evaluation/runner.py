@@ -107,7 +107,8 @@ def ask_all_unthresholded(
     afterwards, also on Ctrl-C.
     """
     saved = asker.settings
-    asker.settings = replace(saved, abstain_threshold=NO_THRESHOLD, read_first=saved.read_k)
+    # read_first as large as top_k: one read of all it reads
+    asker.settings = replace(saved, abstain_threshold=NO_THRESHOLD, read_first=max(saved.top_k, saved.read_k or 0))
     try:
         return ask_all(asker, questions, progress=progress, stage="sweep")
     finally:

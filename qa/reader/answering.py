@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.config import AskSettings
+from qa.config import READER_READ_K, AskSettings
 from qa.index.embedding import TokenVectors
 from qa.index.lexical import terms
 from qa.reader.decoding import best_spans
@@ -27,6 +27,9 @@ from qa.answer.answering import absent_words_reason, conclude, make_citation
 from qa.types import Answer, Candidate, Citation, Passage
 
 SPANS_PER_PASSAGE = 4  # candidates kept from each passage (alternatives come from these)
+# "Also in" searches the answer's text in the top 5 retrieved passages (a text search, so
+# also in those left unread): the extractor's read count, and the reader's until it read 4.
+ALSO_IN_K = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,9 +165,7 @@ def answer_with_reader(
     passages = list(passages)
     if not passages:
         return Answer(question, None, reason="the index holds no passages to answer from", read=0)
-    # The top read_k (5) of the top_k retrieved: reading all 10 gave the same answers to
-    # three decimals on squad2-dev and Super Bowl (F1 .545 / .555) at 1.5x the time.
-    read = passages[: max(1, settings.read_k)]
+    read = passages[: max(1, settings.read_k or READER_READ_K)]  # of the top_k retrieved
     threshold = reader.calibration.threshold if settings.abstain_threshold is None else settings.abstain_threshold
     reads, read_count = _read_until_answered(reader, question, query_tokens, read, index, settings.read_first, threshold)
     candidates = _candidates(reads, index, 1 + max(0, alternatives), reader.calibration)
@@ -176,7 +177,7 @@ def answer_with_reader(
     return conclude(
         question, candidates, candidates[0].score, threshold, passages, alternatives, read_count,
         reason=lambda: _abstain_reason(question, index),
-        also_in=lambda best: _also_in(best, read, index),
+        also_in=lambda best: _also_in(best, passages[: max(len(read), ALSO_IN_K)], index),
     )
 
 
@@ -186,7 +187,7 @@ def _read_until_answered(reader, question: str, query_tokens, read: list[Passage
     `read`; and how many of `read`, from the first, that was.
 
     Each passage is read alone and the later ones pay the rank penalty, so once the first
-    two answer, the other three seldom beat them; reading two costs about half of reading
+    two answer, the others seldom beat them; reading two costs about half of reading
     five. On 4,000 held-out SQuAD 2.0 questions (tests/benchmarks/reader_decisions.py,
     threshold 0.351), 57% stopped after two passages (75% of the answerable ones), 7
     answers got worse and 4 better, SQuAD 2.0 F1 .629 -> .628; stopping after one passage
@@ -219,8 +220,8 @@ def _abstain_reason(question: str, index) -> str:
 
 
 def _also_in(best: Candidate, read: list[Passage], index) -> tuple[Citation, ...]:
-    """The same answer text in the other files' passages among the read_k, one per file
-    (a text search: also in those the two-step reading left unread, as before it)."""
+    """The same answer text in the other files' passages among `read`, one per file (a
+    text search: also in those the two-step reading left unread, as before it)."""
     needle = re.compile(r"(?<!\w)" + re.escape(best.text) + r"(?!\w)", re.IGNORECASE)
     out: dict[str, Citation] = {}
     for p in read:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.config import READER_READ_K
 from qa.evaluation.metrics import auroc, token_f1
 from qa.reader.squad import SquadParagraph
 from qa.reader.training import VALIDATION_EVERY
@@ -143,7 +144,8 @@ def calibrate_heldout(
     for n, (question, _, gold) in enumerate(questions):
         vector, tokens = embedder.embed_query(question)
         passages = retriever.retrieve(question, settings.top_k, query_vector=vector)
-        reads = read_passages(reader.network, question, tokens, passages[: settings.read_k], index)  # as answer_with_reader
+        read = passages[: settings.read_k or READER_READ_K]  # as answer_with_reader reads
+        reads = read_passages(reader.network, question, tokens, read, index)
         candidates.append([
             (r.margin, r.passage, max((token_f1(index.document(r.source).text[r.start : r.end], g) for g in gold), default=0.0))
             for r in reads

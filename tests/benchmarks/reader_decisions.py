@@ -27,7 +27,7 @@ import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-TOP_K = 10  # passages retrieved and read here (the pipeline reads the first 5)
+TOP_K = 10  # passages retrieved and read here (the reader reads at most READER_READ_K of them)
 SPANS = 4  # best spans kept per passage, as question time keeps
 # One read span: passage rank, retrieval score, span score, no-answer score, F1 against the
 # gold answers, whether its passage holds a gold answer, start and end in the document.
@@ -140,8 +140,11 @@ def _logistic(features, f1, answerable, l2=1e-2, steps=50):
 
 
 def _reading_in_two_steps(data, answerable, calibration) -> None:
-    """What answer_with_reader's `read_first` costs: read the first passages, and the rest
-    only when no answer there reaches the abstain threshold (the shipped calibration)."""
+    """What answer_with_reader's `read_first` and its read count (READER_READ_K) cost: read
+    the first passages, and the rest up to the count only when no answer there reaches the
+    abstain threshold (the shipped calibration)."""
+    from qa.config import READER_READ_K
+
     def margin(r):
         return r[SPAN] - r[NULL] - calibration.rank_penalty * r[RANK]
 
@@ -152,21 +155,28 @@ def _reading_in_two_steps(data, answerable, calibration) -> None:
         answered = r is not None and calibration.confidence(margin(r)) >= calibration.threshold
         return (r[F1] if answered else 0.0) if answerable else float(not answered)
 
+    def holds(d, read):  # a passage read holds a gold answer (qa eval's read_hit)
+        return any(r[GOLD] for r in d["rows"] if r[RANK] < read)
+
     full = np.array([outcome(best(d, 5), a) for d, a in zip(data, answerable)])
     print(f"\nreading 5 passages: SQuAD 2.0 F1 {full.mean():.4f} (shipped calibration, no cross-fitting)")
-    for first in (1, 2, 3):
-        got, stopped = [], []
-        for d, a, whole in zip(data, answerable, full):
-            r = best(d, first)
-            stop = r is not None and calibration.confidence(margin(r)) >= calibration.threshold
-            got.append(outcome(r, a) if stop else whole)
-            stopped.append(stop)
-        got, stopped = np.array(got), np.array(stopped)
-        print(
-            f"reading {first} first, the rest only when they do not answer: stopped {stopped.mean():.3f} "
-            f"(answerable {stopped[answerable].mean():.3f}), answers worse {int((got < full - 1e-9).sum())} "
-            f"better {int((got > full + 1e-9).sum())}, SQuAD 2.0 F1 {got.mean():.4f}"
-        )
+    for read_k in sorted({5, READER_READ_K}):
+        for first in (1, 2, 3):
+            got, stopped, hit = [], [], []
+            for d, a in zip(data, answerable):
+                r = best(d, first)
+                stop = r is not None and calibration.confidence(margin(r)) >= calibration.threshold
+                got.append(outcome(r if stop else best(d, read_k), a))
+                stopped.append(stop)
+                if a:
+                    hit.append(holds(d, first if stop else read_k))
+            got, stopped = np.array(got), np.array(stopped)
+            print(
+                f"reading {first} first, up to {read_k} only when they do not answer: stopped {stopped.mean():.3f} "
+                f"(answerable {stopped[answerable].mean():.3f}), answers worse {int((got < full - 1e-9).sum())} "
+                f"better {int((got > full + 1e-9).sum())}, SQuAD 2.0 F1 {got.mean():.4f}, "
+                f"answerable F1 {got[answerable].mean():.4f}, gold among those read {np.mean(hit):.3f}"
+            )
 
 
 def main() -> None:
