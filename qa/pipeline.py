@@ -153,8 +153,7 @@ class Pipeline:
                 if index is None or index.generation != _live_generation(index_dir):
                     index = load_index(index_dir, embedder=embedder, verify=verify)  # hashed as written
         questions = embedder  # what encodes questions: on torch when the reader has loaded it anyway
-        reads_on_torch = loaded_reader is not None and hasattr(loaded_reader.network, "passage_spans")
-        if reads_on_torch and hasattr(embedder, "questions_on_torch"):  # not the head reader: NumPy
+        if loaded_reader is not None and hasattr(embedder, "questions_on_torch"):
             questions = embedder.questions_on_torch()
         warm_up = getattr(questions, "warm_up", None)
         if warm_up:  # pay the model load here, not in the first question's latency
@@ -212,10 +211,7 @@ class Pipeline:
             passages = self._retriever.retrieve(question, self.settings.top_k, query_vector=query_vector)
             wanted = self.settings.alternatives if alternatives is None else alternatives
             if self._reader is not None:
-                answer = answer_with_reader(
-                    question, passages, self._index, self.settings, self._reader,
-                    alternatives=wanted, query_tokens=query_tokens,
-                )
+                answer = answer_with_reader(question, passages, self._index, self.settings, self._reader, alternatives=wanted)
             else:
                 answer = answer_question(
                     question, query_vector, passages, self._index, self.settings,
@@ -226,7 +222,7 @@ class Pipeline:
     def _torch_question(self):
         """torch's threads for this question (qa.reader.threads): the cross-encoder reader
         and its question encoder run on torch; the extractor never imports it."""
-        if self._reader is None or not hasattr(self._reader.network, "passage_spans"):
+        if self._reader is None:
             return nullcontext()
         if self._torch_threads is None:
             from qa.reader.threads import TorchThreads

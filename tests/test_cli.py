@@ -311,3 +311,20 @@ def test_ask_from_another_folder_answers_from_the_default_seeds(tmp_path):
     result = run(["ask", question, "--index", str(tmp_path / "idx")], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Answer: 2025" in result.stdout and "000_e0042af1a856563e.txt:" in result.stdout
+
+
+@pytest.mark.slow
+def test_train_reader_writes_calibrated_weights_and_a_summary(tmp_path):
+    """`qa train-reader` end to end on the tiny SQuAD file (2 steps): weights that load,
+    calibrated on the held-out article through retrieval, and the run's summary."""
+    from qa.reader.weights import load_reader
+
+    tiny = ROOT / "tests" / "data" / "reader" / "tiny-squad2.json"
+    out = tmp_path / "reader"
+    result = run(["train-reader", str(tiny), "--out", str(out), "--cache", str(tmp_path / "cache"), "--max-steps", "2"])
+    assert result.returncode == 0, result.stderr
+    assert "validation: SQuAD 2.0 token F1" in result.stdout
+    summary = json.loads((out / "training-summary.json").read_text())
+    assert summary["settings"]["steps"] == 2 and summary["calibration"]["heldout"]["questions"] > 0
+    weights = load_reader(out)  # its sha256 checked against reader.json
+    assert weights.sha256 == summary["sha256"] and weights.meta["kind"] == "cross-encoder"

@@ -99,9 +99,9 @@ def test_the_passages_after_the_first_two_are_read_only_when_those_do_not_answer
         vector, _ = pipeline._questions.embed_query(question)  # as `ask` encodes it
         read = pipeline._retriever.retrieve(question, READER_READ_K, query_vector=vector)
         assert len(read) == READER_READ_K == 4 and all(p.text for p in read)
-        everything = read_passages(network, question, None, read, index, reader.calibration.rank_penalty)
+        everything = read_passages(network, question, read, index, reader.calibration.rank_penalty)
         asked.clear()
-        got, read_count = _read_until_answered(counting, question, None, read, index, 2, threshold)
+        got, read_count = _read_until_answered(counting, question, read, index, 2, threshold)
         stopped = asked == [2]
         assert read_count == (2 if stopped else 4)
         assert pipeline.ask(question).read == read_count  # what `ask` says it read
@@ -181,11 +181,11 @@ def test_two_step_reading_reads_the_rest_only_when_the_first_do_not_answer(
     margins, first, read_calls, best_rank, read_count
 ):
     passages, index, reader, network = _scripted(margins)
-    reads, count = _read_until_answered(reader, "q?", None, passages, index, first, threshold=0.5)
+    reads, count = _read_until_answered(reader, "q?", passages, index, first, threshold=0.5)
     assert network.calls == read_calls
     assert count == read_count  # how many passages, from the first, were looked at
     assert reads[0].passage == best_rank
-    everything = read_passages(_ScriptedSpans(), "q?", None, passages, index, 1.0)
+    everything = read_passages(_ScriptedSpans(), "q?", passages, index, 1.0)
     by_span = {(r.start, r.end): (r.passage, r.margin) for r in everything}
     for r in reads:  # ranks and penalties as in one read of all of them
         assert by_span[(r.start, r.end)] == (r.passage, r.margin)

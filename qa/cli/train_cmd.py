@@ -34,37 +34,24 @@ def _log_lines(every_seconds: float = 30.0):
 def train_reader_cmd(
     squad_json: Path = typer.Argument(..., help="SQuAD 2.0 training file (train-v2.0.json)."),
     out: Path = typer.Option(Path("reader-out"), "--out", help="Folder for the weights, their description and the run summary."),
-    cache: Path = typer.Option(Path(".cache/reader-features"), "--cache", help="Folder for cached work (encoded passages, the held-out index)."),
-    kind: str = typer.Option("cross-encoder", "--kind", help="cross-encoder (fine-tunes the bundled MiniLM) or head (a small network over the index's token vectors)."),
+    cache: Path = typer.Option(Path(".cache/reader-features"), "--cache", help="Folder for cached work (the held-out articles and their index)."),
     steps: int = typer.Option(None, "--steps", help="Training steps of the cross-encoder (default 5000: ~86 min of training here, ~97 with calibration)."),
-    epochs: float = typer.Option(2.0, "--epochs", help="Passes over the training examples (head only)."),
     seed: int = typer.Option(13, "--seed", help="Random seed (examples order, initial weights)."),
     max_steps: int = typer.Option(None, "--max-steps", help="Stop after this many steps (smoke runs)."),
 ) -> None:
     """Train the reader that picks answer spans and says when the sources don't answer."""
     from qa.cli.progress import progress_bar
     from qa.index.embedding import bf16_supported
+    from qa.reader.cross_training import CrossSettings
+    from qa.reader.run import train_cross_reader
 
-    if kind not in ("cross-encoder", "head"):
-        raise typer.BadParameter(f"unknown reader kind {kind!r}: use cross-encoder or head", param_hint="--kind")
+    total = steps or CrossSettings.steps
+    if max_steps:
+        total = min(total, max_steps)
+    settings = CrossSettings(seed=seed, steps=total, bf16=bf16_supported())
     with progress_bar() as bar:
         report = bar if sys.stderr.isatty() else _log_lines()
-        log = lambda line: print(line, flush=True)  # noqa: E731
-        if kind == "cross-encoder":
-            from qa.reader.cross_training import CrossSettings
-            from qa.reader.run import train_cross_reader
-
-            total = steps or CrossSettings.steps
-            if max_steps:
-                total = min(total, max_steps)
-            settings = CrossSettings(seed=seed, steps=total, bf16=bf16_supported())
-            summary = train_cross_reader(squad_json, out, cache, settings, progress=report, log=log)
-        else:
-            from qa.reader.run import train_reader
-            from qa.reader.training import TrainSettings
-
-            settings = TrainSettings(epochs=epochs, seed=seed, max_steps=max_steps, bf16=bf16_supported())
-            summary = train_reader(squad_json, out, cache, settings, progress=report, log=log)
+        summary = train_cross_reader(squad_json, out, cache, settings, progress=report, log=lambda line: print(line, flush=True))
     figures = summary.get("validation", {})
     print(
         f"validation: SQuAD 2.0 token F1 {figures.get('squad2_token_f1', 0):.3f}, "

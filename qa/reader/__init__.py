@@ -1,17 +1,15 @@
 """The trained reader: scores answer spans and "no answer" in retrieved passages.
 
 - `cross_encoder`: the shipped reader, the bundled MiniLM fine-tuned to read the question
-  and a passage together; `cross_training` fine-tunes it (`qa train-reader`).
-- `answering`: answers a question from retrieved passages with either reader.
+  and a passage together (its question-time forward pass: `cross_network`).
+- `answering`: answers a question from the retrieved passages (two-step reading).
+- `decoding`: the best spans of a passage from its start and end logits.
+- `threads`: how many torch threads a question gets on a shared machine.
 - `heldout`: fits the confidence and the threshold on held-out articles, through retrieval.
 - `weights`: the shipped weights, their sha256 check and model card.
+- Training (`qa train-reader`): `squad` reads SQuAD-format files, `cross_training`
+  fine-tunes, `run` trains, calibrates and writes the weights with a summary.
 
-The first reader, a small head over the token vectors the index stores (`qa train-reader
---kind head`):
-- `squad`: reads SQuAD-format training files.
-- `features`: encodes training passages and questions with the bundled model, exactly as
-  the index and a question are encoded, and caches the token vectors on disk.
-- `model`: the reader network (PyTorch, used for training).
-- `training`: the training loop behind `qa train-reader`.
-- `inference`: the same network in NumPy, run at question time.
+The first reader, a small head over the token vectors the index stores, lost to this one
+on every set (model card) and was removed on 2026-12-05; it is in the history before then.
 """

@@ -1,9 +1,8 @@
 """Extractive answers read by the trained reader (the default answerer).
 
-For a question, the reader reads the top retrieved passages (the cross-encoder reads their
-text with the question; the earlier head reads the token vectors the index stores for each
-chunk and the question's own) and scores every span of up to 30 word pieces against "no
-answer" in each passage. The best span over all the
+For a question, the reader (a cross-encoder) reads the top retrieved passages' text with
+the question and scores every span of up to 30 word pieces against "no answer" in each
+passage. The best span over all the
 passages is the answer when the reader's calibrated confidence (a probability that the
 answer is right, the same scale on every corpus) reaches `AskSettings.abstain_threshold`;
 otherwise the pipeline abstains and says why. Spans are cut from the document text at
@@ -16,13 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import numpy as np
-
 from qa.config import READER_READ_K, AskSettings
-from qa.index.embedding import TokenVectors
 from qa.index.lexical import terms
-from qa.reader.decoding import best_spans
-from qa.reader.matching import match_features, question_words
 from qa.answer.answering import absent_words_reason, conclude, make_citation
 from qa.types import Answer, Candidate, Citation, Passage
 
@@ -60,8 +54,7 @@ def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def read_passages(
-    reader, question: str, query_tokens: TokenVectors, passages: list[Passage], index, rank_penalty: float = 0.0,
-    *, first_rank: int = 0,
+    reader, question: str, passages: list[Passage], index, rank_penalty: float = 0.0, *, first_rank: int = 0
 ) -> list[_Read]:
     """Every passage's best spans, scored by the reader, best first.
 
@@ -70,53 +63,16 @@ def read_passages(
     evidence too (fitted on held-out articles, see qa/reader/heldout.py). `passages[0]`
     has rank `first_rank` (the rest of a read that began with the first passages).
     """
-    if hasattr(reader, "passage_spans"):  # a cross-encoder: reads the question and the text
-        chunks = [p for p in passages if p.text]
-        found = reader.passage_spans(question, [p.text for p in chunks], SPANS_PER_PASSAGE)
-        spans = [[(s.score, p.start + s.start, p.start + s.end) for s in found_k] for p, found_k in zip(chunks, found)]
-    else:
-        chunks, spans = _head_spans(reader, question, query_tokens, passages, index)
+    chunks = [p for p in passages if p.text]
+    found = reader.passage_spans(question, [p.text for p in chunks], SPANS_PER_PASSAGE)
     out = []
-    for k, (p, passage_spans) in enumerate(zip(chunks, spans)):
+    for k, (p, passage_spans) in enumerate(zip(chunks, found)):
         text = index.document(p.source).text
-        for score, start, end in passage_spans:
-            a, b = _whole_words(text, start, end)
+        for s in passage_spans:
+            a, b = _whole_words(text, p.start + s.start, p.start + s.end)
             rank = first_rank + k
-            out.append(_Read(score.margin - rank_penalty * rank, p.source, a, b, rank, score.span, score.no_answer))
+            out.append(_Read(s.score.margin - rank_penalty * rank, p.source, a, b, rank, s.score.span, s.score.no_answer))
     return sorted(out, key=_best_first)
-
-
-def _head_spans(reader, question: str, query_tokens: TokenVectors, passages: list[Passage], index):
-    """The head reader's spans: it reads the token vectors the index stores per chunk."""
-    chunks = [p for p in passages if 0 <= p.row < len(index.chunks) and len(index.chunk_tokens(p.row))]
-    if not chunks or query_tokens is None or not len(query_tokens.vectors):
-        return [], []
-    if query_tokens.vectors.shape[1] != reader.config.dim_in:
-        return [], []  # another embedding model (a test's fake): the reader cannot read it
-    tokens = [index.chunk_token_vectors(p.row) for p in chunks]
-    longest = max(len(v) for v, _, _ in tokens)
-    dim = query_tokens.vectors.shape[1]
-    batch = np.zeros((len(chunks), longest, dim), np.float32)
-    mask = np.zeros((len(chunks), longest), bool)
-    matches = np.zeros((len(chunks), longest, 2), np.float32)
-    words = question_words(question)
-    for k, (p, (vectors, starts, ends)) in enumerate(zip(chunks, tokens)):
-        n = len(vectors)
-        batch[k, :n] = vectors
-        mask[k, :n] = True
-        spans = np.stack([starts, ends], axis=1) - p.start
-        matches[k, :n] = match_features(p.text, spans, words)
-    q = query_tokens.vectors[None].astype(np.float32)
-    q_mask = np.ones((1, q.shape[1]), bool)
-    start, end, no_answer = reader(
-        batch, mask, matches, np.repeat(q, len(chunks), axis=0), np.repeat(q_mask, len(chunks), axis=0)
-    )
-    spans = []
-    for k, (_, starts, ends) in enumerate(tokens):
-        n = int(mask[k].sum())
-        found = best_spans(start[k, :n], end[k, :n], no_answer[k], SPANS_PER_PASSAGE)
-        spans.append([(s, int(starts[s.start]), int(ends[s.end])) for s in found])
-    return chunks, spans
 
 
 def _evidence(index, source: str, start: int, end: int) -> Citation:
@@ -158,16 +114,14 @@ def answer_with_reader(
     reader,
     *,
     alternatives: int = 3,
-    query_tokens: TokenVectors | None = None,
 ) -> Answer:
-    """`reader`: a `qa.reader.Reader`-like callable with `.calibration`; `query_tokens`:
-    the question's token vectors from `Embedder.embed_query`."""
+    """`reader`: a `LoadedReader` (qa/reader/weights.py): its network and calibration."""
     passages = list(passages)
     if not passages:
         return Answer(question, None, reason="the index holds no passages to answer from", read=0)
     read = passages[: max(1, settings.read_k or READER_READ_K)]  # of the top_k retrieved
     threshold = reader.calibration.threshold if settings.abstain_threshold is None else settings.abstain_threshold
-    reads, read_count = _read_until_answered(reader, question, query_tokens, read, index, settings.read_first, threshold)
+    reads, read_count = _read_until_answered(reader, question, read, index, settings.read_first, threshold)
     candidates = _candidates(reads, index, 1 + max(0, alternatives), reader.calibration)
     if not candidates:
         return Answer(
@@ -181,7 +135,7 @@ def answer_with_reader(
     )
 
 
-def _read_until_answered(reader, question: str, query_tokens, read: list[Passage], index, first: int, threshold: float):
+def _read_until_answered(reader, question: str, read: list[Passage], index, first: int, threshold: float):
     """The reads of the first `first` readable passages when their best answer's
     confidence reaches `threshold` (it would be the answer), else of every passage in
     `read`; and how many of `read`, from the first, that was.
@@ -194,14 +148,14 @@ def _read_until_answered(reader, question: str, query_tokens, read: list[Passage
     would have stopped 54% for .625 (34 worse, 14 better). At the threshold of 0.252, 66%
     stop (84% of the answerable), 12 answers worse and 7 better, SQuAD 2.0 F1 .612 -> .610."""
     penalty = reader.calibration.rank_penalty
-    at = [k for k, p in enumerate(read) if p.text]  # as read_passages counts ranks for a cross-encoder
+    at = [k for k, p in enumerate(read) if p.text]  # as read_passages counts ranks
     readable = [read[k] for k in at]
-    if len(readable) <= first or not hasattr(reader.network, "passage_spans"):  # the head reader reads all
-        return read_passages(reader.network, question, query_tokens, read, index, penalty), len(read)
-    head = read_passages(reader.network, question, query_tokens, readable[:first], index, penalty)
+    if len(readable) <= first:
+        return read_passages(reader.network, question, read, index, penalty), len(read)
+    head = read_passages(reader.network, question, readable[:first], index, penalty)
     if head and reader.calibration.confidence(head[0].margin) >= threshold:
         return head, at[first - 1] + 1
-    rest = read_passages(reader.network, question, query_tokens, readable[first:], index, penalty, first_rank=first)
+    rest = read_passages(reader.network, question, readable[first:], index, penalty, first_rank=first)
     return sorted(head + rest, key=_best_first), len(read)
 
 

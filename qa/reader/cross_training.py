@@ -24,7 +24,7 @@ from qa.reader.cross_encoder import CrossConfig, Encoded, batch_tensors
 from qa.reader.decoding import best_spans
 from qa.reader.squad import SquadParagraph
 
-VALIDATION_EVERY = 20  # every 20th article is held out (~5%), as in qa/reader/training.py
+VALIDATION_EVERY = 20  # every 20th article is held out (~5%): validation and calibration
 
 
 @dataclass(frozen=True)

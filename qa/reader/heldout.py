@@ -21,7 +21,7 @@ import numpy as np
 from qa.config import READER_READ_K
 from qa.evaluation.metrics import auroc, token_f1
 from qa.reader.squad import SquadParagraph
-from qa.reader.training import VALIDATION_EVERY
+from qa.reader.cross_training import VALIDATION_EVERY
 
 PARAGRAPH_BREAK = "\n\n"
 
@@ -142,10 +142,10 @@ def calibrate_heldout(
     answerable: list[bool] = []
     extras: list[tuple[float, float, float]] = []  # retrieval score, min and max no-answer (inspection)
     for n, (question, _, gold) in enumerate(questions):
-        vector, tokens = embedder.embed_query(question)
+        vector, _ = embedder.embed_query(question)
         passages = retriever.retrieve(question, settings.top_k, query_vector=vector)
         read = passages[: settings.read_k or READER_READ_K]  # as answer_with_reader reads
-        reads = read_passages(reader.network, question, tokens, read, index)
+        reads = read_passages(reader.network, question, read, index)
         candidates.append([
             (r.margin, r.passage, max((token_f1(index.document(r.source).text[r.start : r.end], g) for g in gold), default=0.0))
             for r in reads

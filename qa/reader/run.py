@@ -1,4 +1,4 @@
-"""`qa train-reader`: features, training, calibration, weights and a written summary."""
+"""`qa train-reader`: training, calibration, weights and a written summary."""
 
 from __future__ import annotations
 
@@ -11,55 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.reader.features import extract_features, file_sha256
+from qa.index.manifest import sha256_file
 from qa.reader.cross_encoder import CrossConfig
 from qa.reader.cross_training import CrossSettings, train_cross
 from qa.reader.heldout import calibrate_heldout
-from qa.reader.model_config import ReaderConfig
 from qa.reader.squad import read_squad
-from qa.reader.training import TrainSettings, train
 from qa.reader.weights import save_reader
 from qa.types import Progress
-
-
-def train_reader(
-    squad_json: Path,
-    out: Path,
-    cache: Path,
-    settings: TrainSettings,
-    config: ReaderConfig = ReaderConfig(),
-    *,
-    progress: Callable[[Progress], None] = lambda event: None,
-    log: Callable[[str], None] = print,
-) -> dict:
-    """Train, calibrate and save a head reader into `out`; returns the run summary."""
-    import torch
-
-    torch.set_num_threads(max(1, torch.get_num_threads()))
-    started = time.time()
-    paragraphs = read_squad(squad_json)
-    log(f"{squad_json}: {len(paragraphs):,} paragraphs, {sum(len(p.questions) for p in paragraphs):,} questions")
-    features = extract_features(
-        paragraphs,
-        cache,
-        file_sha256(squad_json),
-        progress=lambda stage, done, total: progress(Progress(f"encode {stage}", done, total)),
-    )
-    log(f"features: {len(features.passage_meta):,} passages, {features.passages.vectors.shape[0]:,} passage tokens "
-        f"({(time.time() - started) / 60:.1f} min)")
-    def keep(model, figures):
-        # A usable reader at every validation: a long run cut short still leaves weights.
-        tensors = {k: v.detach().float().numpy().copy() for k, v in model.state_dict().items()}
-        save_reader(out / "checkpoint", tensors, config, {"checkpoint": figures})
-
-    model, history = train(
-        paragraphs, features, config, settings,
-        on_step=lambda step, total, loss: progress(Progress("train", step, total, f"loss {loss:.3f}")),
-        on_validation=keep,
-        log=log,
-    )
-    tensors = {k: v.detach().float().numpy() for k, v in model.state_dict().items()}
-    return _calibrate_and_save(paragraphs, squad_json, out, cache, tensors, config, settings, history, started, progress, log)
 
 
 def train_cross_reader(
@@ -106,7 +64,7 @@ def _calibrate_and_save(paragraphs, squad_json, out, cache, tensors, config, set
     )
     log(json.dumps(calibration))
     summary = {
-        "trained_on": {"file": squad_json.name, "sha256": file_sha256(squad_json),
+        "trained_on": {"file": squad_json.name, "sha256": sha256_file(squad_json),
                        "license": "CC BY-SA 4.0 (SQuAD 2.0, Rajpurkar, Jia and Liang 2018)"},
         "settings": {k: v for k, v in vars(settings).items()},
         "date": dt.date.today().isoformat(),

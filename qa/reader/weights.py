@@ -1,9 +1,10 @@
 """The reader's weights on disk: safetensors (no pickle), checked by sha256 before use.
 
 A reader folder holds `reader.safetensors` and `reader.json` (kind, shape, sha256 of the
-weights, calibration, training figures). Two kinds: "cross-encoder" (the bundled MiniLM
-fine-tuned to read question and passage together, qa/reader/cross_encoder.py) and "head"
-(a small network over the index's stored token vectors, qa/reader/model.py). The weights shipped inside the package are also pinned by
+weights, calibration, training figures). One kind: "cross-encoder" (the bundled MiniLM
+fine-tuned to read question and passage together, qa/reader/cross_encoder.py); the "head"
+over the index's token vectors that came before it was removed on 2026-12-05, and its
+folders are refused with a message. The weights shipped inside the package are also pinned by
 `SHIPPED_SHA256` here, so a damaged or swapped file is refused with a clear message, never
 silently replaced by a fallback.
 """
@@ -21,7 +22,6 @@ import numpy as np
 from qa.errors import QAError
 from qa.index.manifest import sha256_file
 from qa.reader.cross_encoder import CrossConfig
-from qa.reader.model_config import ReaderConfig
 
 WEIGHTS_FILE = "reader.safetensors"
 META_FILE = "reader.json"
@@ -50,20 +50,19 @@ class Calibration:
         return float(0.5 * (1.0 + np.tanh(0.5 * z)))  # the logistic function, overflow-free
 
 
-CROSS_ENCODER, HEAD = "cross-encoder", "head"
-_CONFIGS = {CROSS_ENCODER: CrossConfig, HEAD: ReaderConfig}
+CROSS_ENCODER = "cross-encoder"
 
 
 @dataclass(frozen=True)
 class ReaderWeights:
-    config: ReaderConfig | CrossConfig
+    config: CrossConfig
     tensors: dict[str, np.ndarray]
     calibration: Calibration
     sha256: str
     meta: dict
 
 
-def save_reader(folder: Path, tensors: dict[str, np.ndarray], config: ReaderConfig | CrossConfig, meta: dict) -> str:
+def save_reader(folder: Path, tensors: dict[str, np.ndarray], config: CrossConfig, meta: dict) -> str:
     """Write weights and description atomically (temp files renamed); returns the sha256.
     float16 tensors stay float16 (the cross-encoder's, to halve the package); others float32."""
     from safetensors.numpy import save_file
@@ -75,8 +74,7 @@ def save_reader(folder: Path, tensors: dict[str, np.ndarray], config: ReaderConf
     sha = sha256_file(Path(tmp))
     os.chmod(tmp, 0o644)  # mkstemp makes it private; weights are meant to be shipped
     os.replace(tmp, folder / WEIGHTS_FILE)
-    kind = CROSS_ENCODER if isinstance(config, CrossConfig) else HEAD
-    description = {"kind": kind, "config": config.to_dict(), "sha256": sha, **meta}
+    description = {"kind": CROSS_ENCODER, "config": config.to_dict(), "sha256": sha, **meta}
     fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(description, f, indent=2)
@@ -97,7 +95,13 @@ def load_reader(folder: Path | None = None) -> ReaderWeights:
         )
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        config = _CONFIGS[meta.get("kind", HEAD)](**meta["config"])
+        kind = meta.get("kind", "head")  # the head reader's files did not say
+        if kind != CROSS_ENCODER:
+            raise ReaderWeightsError(
+                f"the reader in {folder} is a {kind!r} reader, which this qa no longer reads: "
+                "use the shipped reader, or train one with `qa train-reader`"
+            )
+        config = CrossConfig(**meta["config"])
         expected = SHIPPED_SHA256 if shipped and SHIPPED_SHA256 else meta["sha256"]
         calibration = Calibration(**meta.get("calibration", {}))
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -120,9 +124,9 @@ def load_reader(folder: Path | None = None) -> ReaderWeights:
 
 @dataclass(frozen=True)
 class LoadedReader:
-    """The reader ready for questions: its NumPy network and its confidence calibration."""
+    """The reader ready for questions: its network and its confidence calibration."""
 
-    network: object  # qa.reader.cross_encoder.CrossReader or qa.reader.inference.NumpyReader
+    network: object  # qa.reader.cross_encoder.CrossReader (or a test's stand-in)
     calibration: Calibration
     sha256: str
 
@@ -133,16 +137,12 @@ _loaded: dict[str, LoadedReader] = {}
 def open_reader(folder: Path | None = None) -> LoadedReader:
     """Load (once per process and folder) and verify a reader; the shipped one by default."""
     from qa.reader.cross_encoder import CrossReader
-    from qa.reader.inference import NumpyReader
 
     key = str(folder or SHIPPED_DIR)
     if key not in _loaded:
         weights = load_reader(folder)
         try:
-            if isinstance(weights.config, CrossConfig):
-                network = CrossReader(weights.tensors, weights.config)
-            else:
-                network = NumpyReader(weights.tensors, weights.config)
+            network = CrossReader(weights.tensors, weights.config)
         except (ValueError, KeyError, RuntimeError) as exc:
             raise ReaderWeightsError(f"the reader in {folder or SHIPPED_DIR} does not fit its network ({exc}): retrain it") from exc
         _loaded[key] = LoadedReader(network, weights.calibration, weights.sha256)
