@@ -114,7 +114,8 @@ class AskSettings:
     read_k: int | None = None
     # The trained reader reads the first read_first passages, and the rest of the read_k
     # only when no answer there clears the abstain threshold: 66% of held-out questions
-    # stop at 2 (84% of the answerable ones), SQuAD 2.0 F1 -.002 (qa/reader/answering.py).
+    # stop at 2 (83% of the answerable ones), SQuAD 2.0 F1 .6125 reading five at once ->
+    # .6110 (tests/benchmarks/reader_decisions.py, 2026-12-05, threshold 0.257).
     read_first: int = 2
     dense_weight: float = 0.5  # convex fusion: w·cos + (1-w)·bm25/max (FINDINGS.md)
     # Plus this times the passage's best sentence cosine (pooled sentence vectors).

@@ -79,7 +79,13 @@ def test_remembered_passage_pieces_make_the_same_pairs(tok):
     from qa.reader.cross_encoder import PassagePieces
 
     config = CrossConfig()
-    pieces = PassagePieces(tok, size=3)
+    tokenized: list[str] = []
+
+    def counting(texts, **options):  # the tokenizer, noting what it is asked to tokenize
+        tokenized.extend(texts)
+        return tok(texts, **options)
+
+    pieces = PassagePieces(counting, size=3)
     texts = ["Polly the parrot lives in the library.", "Super Bowl 50 was played at Levi's Stadium.", "é1 - ab, c."]
     for question, passages in [
         ("Where does the parrot live?", texts[:2]),
@@ -91,6 +97,8 @@ def test_remembered_passage_pieces_make_the_same_pairs(tok):
         for a, b in zip(fresh, remembered, strict=True):
             assert a.first == b.first
             assert np.array_equal(a.ids, b.ids) and np.array_equal(a.offsets, b.offsets)
+    # Each passage tokenized once: later calls found it remembered.
+    assert tokenized == [texts[0], texts[1], texts[2], "A fourth passage, past the memory's size."]
     assert len(pieces._known) <= 3
 
 
@@ -238,7 +246,10 @@ def test_weights_in_onednn_layout_give_the_plain_products(tok):
     from qa.reader.cross_encoder import batch_tensors
     from qa.reader.cross_network import CrossNetwork
 
+    if not torch.ops.mkldnn._is_mkldnn_bf16_supported():  # the reorder needs AVX-512 or AVX-NE-CONVERT
+        pytest.skip("this CPU has no bf16 path in oneDNN: the plain products are used")
     assert _can_prepack(torch.bfloat16)  # the pinned CPU wheel is built with oneDNN
+    torch.manual_seed(0)
     tensors = load_reader().tensors
     packed, plain = CrossNetwork(tensors, bf16=True), CrossNetwork(tensors, bf16=True, prepack=False)
     assert packed._bert.prepacked and not plain._bert.prepacked
@@ -254,7 +265,7 @@ def test_weights_in_onednn_layout_give_the_plain_products(tok):
         fused, apart = packed(ids, mask, types, allowed), plain(ids, mask, types, allowed)
     for f, a in zip(fused, apart):
         assert (f.argmax(1) == a.argmax(1)).all()
-        assert 0 < (f - a)[allowed].abs().max() < 0.5
+        assert (f - a)[allowed].abs().max() < 0.5
 
 
 def test_the_default_reader_answers_without_transformers_or_sentence_transformers(tmp_path):

@@ -61,16 +61,23 @@ def test_best_spans_are_ordered_within_bounds_and_best_first(start, seed, k):
     assert spans[0].span == pytest.approx(brute)
 
 
-@pytest.mark.parametrize("kind", ["head", None])  # the earlier head reader's files said "head", or nothing
-def test_a_head_reader_folder_is_refused_with_what_to_do(tmp_path, kind):
+@pytest.mark.parametrize(
+    "kind, message",
+    [
+        ("head", "'head' reader, which this qa no longer reads: use the shipped reader, or train one"),
+        (None, "'head' reader, which this qa no longer reads"),  # the head reader's files did not say
+        ("bi-encoder", "unknown kind 'bi-encoder': upgrade qa, or retrain it"),  # a later qa's, say
+    ],
+)
+def test_a_reader_of_another_kind_is_refused_with_what_to_do(tmp_path, kind, message):
     from qa.reader import weights as module
 
-    folder = tmp_path / "old-head"
+    folder = tmp_path / "other"
     shutil.copytree(module.SHIPPED_DIR, folder)
     meta = json.loads((folder / module.META_FILE).read_text())
     meta.pop("kind")
     if kind:
         meta["kind"] = kind
     (folder / module.META_FILE).write_text(json.dumps(meta))
-    with pytest.raises(ReaderWeightsError, match="'head' reader, which this qa no longer reads: use the shipped reader, or train one"):
+    with pytest.raises(ReaderWeightsError, match=message):
         load_reader(folder)

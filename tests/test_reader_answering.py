@@ -131,6 +131,18 @@ def test_also_in_searches_the_top_five_though_the_reader_reads_four(reader_pipel
     assert searched == [answering.ALSO_IN_K] == [5]
 
 
+@pytest.mark.parametrize("read_k, expected", [(None, READER_READ_K), (7, 7), (1, 1)])
+def test_the_reader_reads_its_own_count_unless_the_settings_say(monkeypatch, read_k, expected):
+    import qa.reader.answering as answering
+    from qa.config import AskSettings
+
+    passages, index, reader, _ = _scripted(["1"] * 10)
+    given: list[int] = []
+    monkeypatch.setattr(answering, "_read_until_answered", lambda reader, q, read, *rest: given.append(len(read)) or ([], 0))
+    answer = answering.answer_with_reader("q?", passages, index, AskSettings(read_k=read_k), reader)
+    assert given == [expected] and answer.best is None
+
+
 class _ScriptedSpans:
     """A cross-encoder stand-in: each passage's one span (its whole text) with the margin
     its text names ("m=2.5"); records how many passages each call read."""

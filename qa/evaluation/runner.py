@@ -108,7 +108,8 @@ def ask_all_unthresholded(
     """
     saved = asker.settings
     # read_first as large as top_k: one read of all it reads
-    asker.settings = replace(saved, abstain_threshold=NO_THRESHOLD, read_first=max(saved.top_k, saved.read_k or 0))
+    read_all = max(saved.top_k, saved.read_k or 1)
+    asker.settings = replace(saved, abstain_threshold=NO_THRESHOLD, read_first=read_all)
     try:
         return ask_all(asker, questions, progress=progress, stage="sweep")
     finally:

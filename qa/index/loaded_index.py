@@ -275,7 +275,8 @@ def _load_generation(
     sentence_vectors = _load_array(generation, SENTENCE_VECTORS, np.float16, embedder.dim, mmap=True)
     if len(embeddings) != len(chunk_rows) or len(sentence_vectors) != len(sentence_rows):
         raise IndexCorruptError(f"the index {index_dir} has vectors that do not match its chunks or sentences: {mf.REBUILD_HINT}")
-    # The reader reads ~10 chunks' token vectors per question (they are ~90% of an index).
+    # The extractor's late interaction reads ~5 chunks' token vectors per question (they
+    # are ~90% of an index).
     token_vectors = _load_array(generation, TOKEN_VECTORS, np.float16, embedder.dim, mmap=True)
     token_spans = _load_array(generation, TOKEN_SPANS, np.int64, 3, mmap=True)
     token_bounds = _token_bounds(generation / TOKEN_SPANS, len(chunk_rows))

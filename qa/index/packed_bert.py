@@ -5,7 +5,7 @@ passages) and by the question encoder on torch (`qa/index/torch_questions.py`). 
 arithmetic as transformers' `BertModel` (word + position + token-type embeddings, then
 post-norm layers of self-attention and an exact-GELU MLP), tested equal to it.
 
-Two things make it faster than a padded batch:
+Three things make it faster than a padded batch:
 - **Packed tokens.** The passages read for a question differ in length (Super Bowl: mean
   141 word pieces against 223 for the longest), so a padded batch spends a third of its
   matrix products on padding. Every sequence's tokens (padded to a multiple of PAD_TO
@@ -119,14 +119,16 @@ class PackedBert:
 
 
 def _can_prepack(dtype) -> bool:
-    """Whether bf16 weights can be kept in oneDNN's layout: a torch built with oneDNN (its
-    products are then `F.linear`'s, a few values one bf16 step apart; tested)."""
+    """Whether bf16 weights can be kept in oneDNN's layout: a torch built with oneDNN, on
+    a CPU whose bf16 path oneDNN runs (the reorder raises elsewhere; torch's compiler asks
+    the same). Its products are then `F.linear`'s, a few values one bf16 step apart (tested)."""
     import torch
 
     return (
         dtype == torch.bfloat16
         and torch.backends.mkldnn.is_available()
         and hasattr(torch.ops.mkldnn, "_reorder_linear_weight")
+        and torch.ops.mkldnn._is_mkldnn_bf16_supported()
     )
 
 

@@ -12,6 +12,7 @@ Used at question time (`CrossReader.passage_spans`) and in training (`CrossReade
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -89,30 +90,33 @@ def encode_pairs(
     for q, (p, offsets) in zip(q_ids, tokenized):
         room = config.max_tokens - len(q) - 3
         p, offsets = p[:room], offsets[:room]
-        ids = [tok.cls_token_id, *q, tok.sep_token_id, *p, tok.sep_token_id]
-        out.append(Encoded(np.asarray(ids, np.int32), len(q) + 2, np.asarray(offsets, np.int64).reshape(-1, 2)))
+        ids = np.concatenate([[tok.cls_token_id], q, [tok.sep_token_id], p, [tok.sep_token_id]]).astype(np.int32)
+        out.append(Encoded(ids, len(q) + 2, np.asarray(offsets, np.int64).reshape(-1, 2)))
     return out
 
 
 class PassagePieces:
     """Passages' word pieces and their offsets, remembered by text: the same chunks are
-    read question after question, and tokenizing five of them was ~2 ms of a question's
+    read question after question, and tokenizing a question's five was ~2 ms of its
     ~40 (cProfile of 300 Super Bowl questions, 2026-12-05). At most `size` passages are
-    kept (~10 KB each); past that the memory starts over with the passages asked for."""
+    kept (as arrays, ~3 KB each); past that the memory starts over with the passages
+    asked for. One lock: a UI may ask from a worker thread."""
 
     def __init__(self, tok, size: int = 2048):
         self._tok, self._size = tok, size
-        self._known: dict[str, tuple[list[int], list[tuple[int, int]]]] = {}
+        self._known: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._lock = threading.Lock()
 
-    def __call__(self, passages: list[str]) -> list[tuple[list[int], list[tuple[int, int]]]]:
-        new = [p for p in dict.fromkeys(passages) if p not in self._known]
-        if new:
-            if len(self._known) + len(new) > self._size:  # start over, keeping this call's
-                self._known = {p: self._known[p] for p in passages if p in self._known}
-            enc = self._tok(new, add_special_tokens=False, return_offsets_mapping=True)
-            self._known.update(zip(new, zip(enc["input_ids"], enc["offset_mapping"])))
-        known = self._known
-        return [known[p] for p in passages]
+    def __call__(self, passages: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        with self._lock:
+            new = [p for p in dict.fromkeys(passages) if p not in self._known]
+            if new:
+                if len(self._known) + len(new) > self._size:  # start over, keeping this call's
+                    self._known = {p: self._known[p] for p in passages if p in self._known}
+                enc = self._tok(new, add_special_tokens=False, return_offsets_mapping=True)
+                for text, ids, offsets in zip(new, enc["input_ids"], enc["offset_mapping"]):
+                    self._known[text] = (np.asarray(ids, np.int32), np.asarray(offsets, np.int64).reshape(-1, 2))
+            return [self._known[p] for p in passages]
 
 
 def batch_tensors(pairs: list[Encoded]):

@@ -144,7 +144,9 @@ def calibrate_heldout(
     for n, (question, _, gold) in enumerate(questions):
         vector, _ = embedder.embed_query(question)
         passages = retriever.retrieve(question, settings.top_k, query_vector=vector)
-        read = passages[: settings.read_k or READER_READ_K]  # as answer_with_reader reads
+        # the passages answer_with_reader reads, here in one pass (its two steps are
+        # simulated by tests/benchmarks/reader_decisions.py)
+        read = passages[: max(1, READER_READ_K if settings.read_k is None else settings.read_k)]
         reads = read_passages(reader.network, question, read, index)
         candidates.append([
             (r.margin, r.passage, max((token_f1(index.document(r.source).text[r.start : r.end], g) for g in gold), default=0.0))

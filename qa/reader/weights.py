@@ -96,11 +96,13 @@ def load_reader(folder: Path | None = None) -> ReaderWeights:
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         kind = meta.get("kind", "head")  # the head reader's files did not say
-        if kind != CROSS_ENCODER:
+        if kind == "head":
             raise ReaderWeightsError(
-                f"the reader in {folder} is a {kind!r} reader, which this qa no longer reads: "
+                f"the reader in {folder} is a 'head' reader, which this qa no longer reads: "
                 "use the shipped reader, or train one with `qa train-reader`"
             )
+        if kind != CROSS_ENCODER:
+            raise ReaderWeightsError(f"the reader in {folder} is of an unknown kind {kind!r}: upgrade qa, or retrain it")
         config = CrossConfig(**meta["config"])
         expected = SHIPPED_SHA256 if shipped and SHIPPED_SHA256 else meta["sha256"]
         calibration = Calibration(**meta.get("calibration", {}))
