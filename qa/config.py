@@ -133,6 +133,10 @@ class AskSettings:
     # reader.json); `qa eval --calibrate` tunes it for an index on the user's own questions.
     abstain_threshold: float | None = None
 
+    def passages_read(self, default: int) -> int:
+        """How many passages an answerer reads: `read_k`, or its own `default` when None."""
+        return max(1, default if self.read_k is None else self.read_k)
+
     def save(self, index_dir: Path, *, calibration: dict[str, Any] | None = None) -> None:
         """Write the settings that differ from the defaults, and `calibration` (the record
         of how a threshold was chosen; without it, the one already saved is kept), in one

@@ -270,7 +270,7 @@ def answer_question(
     idf = _idf_of(index)
     question_words = set(terms(question)) - _question_form()
     kind = question_type(question)
-    read = passages[: max(1, EXTRACTOR_READ_K if settings.read_k is None else settings.read_k)]
+    read = passages[: settings.passages_read(EXTRACTOR_READ_K)]
     tokens = question_tokens(
         question, query_tokens, _words(question), question_words, idf, focus=question_focus(question)
     )

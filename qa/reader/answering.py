@@ -119,7 +119,7 @@ def answer_with_reader(
     passages = list(passages)
     if not passages:
         return Answer(question, None, reason="the index holds no passages to answer from", read=0)
-    read = passages[: max(1, READER_READ_K if settings.read_k is None else settings.read_k)]  # of the top_k retrieved
+    read = passages[: settings.passages_read(READER_READ_K)]  # of the top_k retrieved
     threshold = reader.calibration.threshold if settings.abstain_threshold is None else settings.abstain_threshold
     reads, read_count = _read_until_answered(reader, question, read, index, settings.read_first, threshold)
     candidates = _candidates(reads, index, 1 + max(0, alternatives), reader.calibration)

@@ -146,7 +146,7 @@ def calibrate_heldout(
         passages = retriever.retrieve(question, settings.top_k, query_vector=vector)
         # the passages answer_with_reader reads, here in one pass (its two steps are
         # simulated by tests/benchmarks/reader_decisions.py)
-        read = passages[: max(1, READER_READ_K if settings.read_k is None else settings.read_k)]
+        read = passages[: settings.passages_read(READER_READ_K)]
         reads = read_passages(reader.network, question, read, index)
         candidates.append([
             (r.margin, r.passage, max((token_f1(index.document(r.source).text[r.start : r.end], g) for g in gold), default=0.0))
