@@ -107,9 +107,8 @@ def ask_all_unthresholded(
     afterwards, also on Ctrl-C.
     """
     saved = asker.settings
-    # read_first as large as top_k: one read of all it reads
-    read_all = max(saved.top_k, saved.read_k or 1)
-    asker.settings = replace(saved, abstain_threshold=NO_THRESHOLD, read_first=read_all)
+    # read_first = top_k: no answerer reads more than the top_k retrieved, so one read of all
+    asker.settings = replace(saved, abstain_threshold=NO_THRESHOLD, read_first=saved.top_k)
     try:
         return ask_all(asker, questions, progress=progress, stage="sweep")
     finally:
