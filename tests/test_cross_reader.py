@@ -58,6 +58,29 @@ def test_training_examples_point_at_their_answers(tok):
     assert others > 0
 
 
+def test_similar_negatives_are_the_article_paragraph_closest_to_the_question(tok):
+    """With `similar`, an answerable question's "no answer" example reads the paragraph of
+    its article that shares most of its words (as retrieval would rank it), never one
+    holding the answer; paragraphs of other articles are never picked."""
+    from qa.reader.cross_training import Tokenized, build_examples
+    from qa.reader.squad import SquadParagraph, SquadQuestion
+
+    home = "The orchestra was founded in Vienna in 1842 by Otto Nicolai."
+    question = SquadQuestion("q", "In which year was the orchestra founded by Nicolai?", ((home.index("1842"), home.index("1842") + 4),))
+    paragraphs = [
+        SquadParagraph(1, home, (question,)),
+        SquadParagraph(1, "Rivers and mountains shape the landscape of Austria.", ()),
+        SquadParagraph(1, "Nicolai conducted the orchestra in its first concerts, which were founded on Beethoven.", ()),
+        SquadParagraph(1, "The orchestra recorded Nicolai in 1842 too.", ()),  # holds the answer
+        SquadParagraph(2, "The orchestra was founded by Nicolai, the orchestra founded by Nicolai.", ()),
+    ]
+    tokens = Tokenized(tok, paragraphs, CrossConfig())
+    train, _ = build_examples(paragraphs, tokens, negatives=1.0, seed=13, similar=True)
+    assert [(e.paragraph, e.answerable) for e in train] == [(0, True), (2, False)]
+    random_train, _ = build_examples(paragraphs, tokens, negatives=1.0, seed=13)
+    assert all(e.paragraph in (0, 1, 2) for e in random_train)
+
+
 @hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     question=st.text(alphabet=st.sampled_from("abc ?é1"), min_size=1, max_size=300),

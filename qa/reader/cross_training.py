@@ -36,6 +36,9 @@ class CrossSettings:
     warmup: float = 0.1  # fraction of the steps
     weight_decay: float = 0.01
     negatives: float = 0.1  # other-paragraph examples per answerable question
+    # Those paragraphs: the one of the article sharing most of the question's words (as
+    # retrieval would rank it), instead of a random one.
+    similar_negatives: bool = False
     validate_every: int = 1000
     validation_questions: int = 2000  # per validation; the last one reads twice as many
     bf16: bool = False
@@ -83,12 +86,38 @@ class Tokenized:
         return Encoded(ids, len(q) + 2, self.offsets[paragraph][: len(p)])
 
 
-def build_examples(paragraphs: list[SquadParagraph], tokens: Tokenized, negatives: float, seed: int):
+class ArticleWords:
+    """Each paragraph's words, to find the one of an article closest to a question
+    (overlap weighted by the words' IDF within the article)."""
+
+    def __init__(self, paragraphs: list[SquadParagraph], by_article: dict[int, list[int]]):
+        from qa.index.lexical import terms
+
+        self.terms = terms
+        self.words = [frozenset(terms(p.context)) for p in paragraphs]
+        self.idf: dict[int, dict[str, float]] = {}
+        for article, rows in by_article.items():
+            counts: dict[str, int] = {}
+            for r in rows:
+                for w in self.words[r]:
+                    counts[w] = counts.get(w, 0) + 1
+            self.idf[article] = {w: np.log(1 + len(rows) / c) for w, c in counts.items()}
+
+    def closest(self, question: str, article: int, candidates: list[int]) -> int:
+        idf = self.idf[article]
+        wanted = set(self.terms(question))
+        return max(candidates, key=lambda r: sum(idf.get(w, 0.0) for w in wanted & self.words[r]))
+
+
+def build_examples(
+    paragraphs: list[SquadParagraph], tokens: Tokenized, negatives: float, seed: int, similar: bool = False
+):
     """(train, validation) examples; validation is every VALIDATION_EVERY-th article."""
     rng = random.Random(seed)
     by_article: dict[int, list[int]] = {}
     for p, para in enumerate(paragraphs):
         by_article.setdefault(para.article, []).append(p)
+    words = ArticleWords(paragraphs, by_article) if similar else None
     train, valid = [], []
     q_row = 0
     for p, para in enumerate(paragraphs):
@@ -103,9 +132,13 @@ def build_examples(paragraphs: list[SquadParagraph], tokens: Tokenized, negative
                     out.append(Example(q_row, p, s, e, True))
                 others = [o for o in by_article[para.article] if o != p]
                 if not held_out and others and rng.random() < negatives:
-                    other = rng.choice(others)
                     answer = para.context[slice(*question.answers[0])].lower()
-                    if answer not in paragraphs[other].context.lower():
+                    if words:
+                        others = [o for o in others if answer not in paragraphs[o].context.lower()]
+                        other = words.closest(question.question, para.article, others) if others else None
+                    else:
+                        other = rng.choice(others)
+                    if other is not None and answer not in paragraphs[other].context.lower():
                         out.append(Example(q_row, other, -1, -1, False))
             q_row += 1
     return train, valid
@@ -216,7 +249,9 @@ def train_cross(
     torch.manual_seed(settings.seed)
     rng = random.Random(settings.seed)
     tokens = Tokenized(tokenizer(), paragraphs, config)
-    train_set, valid_set = build_examples(paragraphs, tokens, settings.negatives, settings.seed)
+    train_set, valid_set = build_examples(
+        paragraphs, tokens, settings.negatives, settings.seed, settings.similar_negatives
+    )
     random.Random(settings.seed).shuffle(valid_set)
     log(
         f"examples: {len(train_set):,} train ({sum(not e.answerable for e in train_set):,} no answer), "
