@@ -4,6 +4,7 @@ embeddings, and spans come back as character offsets of the passage."""
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import numpy as np
@@ -79,6 +80,71 @@ def test_similar_negatives_are_the_article_paragraph_closest_to_the_question(tok
     assert [(e.paragraph, e.answerable) for e in train] == [(0, True), (2, False)]
     random_train, _ = build_examples(paragraphs, tokens, negatives=1.0, seed=13)
     assert all(e.paragraph in (0, 1, 2) for e in random_train)
+
+
+def test_shared_norm_batches_keep_each_answer_with_its_no_answer_paragraph(tok):
+    from qa.reader.cross_training import Tokenized, _unit_batches, _units, build_examples, shared_pairs
+    from qa.reader.squad import read_squad
+
+    paragraphs = read_squad(TINY_SQUAD)
+    tokens = Tokenized(tok, paragraphs, CrossConfig())
+    train, _ = build_examples(paragraphs, tokens, negatives=1.0, seed=13, similar=True)
+    units = _units(train)
+    twos = [u for u in units if len(u) == 2]
+    assert twos and sorted(k for u in units for k in u) == list(range(len(train)))
+    for a, b in twos:
+        assert train[a].answerable and not train[b].answerable and train[a].question == train[b].question
+    batches = _unit_batches(train, tokens, 8, random.Random(1))
+    assert sorted(k for rows in batches for k in rows) == list(range(len(train)))
+    found = 0
+    for rows in batches:
+        assert len(rows) <= 8
+        pairs = shared_pairs(train, rows)
+        found += len(pairs)
+        assert all(rows[j] == rows[i] + 1 and [rows[i], rows[j]] in twos for i, j in pairs)
+    assert found == len(twos)
+
+
+def test_steps_with_the_shared_term_learn_a_batch(tok):
+    """A few steps on one batch of answer / no-answer pairs lower the loss, shared term included."""
+    import torch
+
+    from qa.reader.cross_encoder import build_model
+    from qa.reader.cross_training import (
+        Tokenized, _tensors, _unit_batches, build_examples, shared_pairs, train_step, warmup_then_decay,
+    )
+    from qa.reader.squad import read_squad
+
+    torch.manual_seed(13)
+    paragraphs = read_squad(TINY_SQUAD)
+    tokens = Tokenized(tok, paragraphs, CrossConfig())
+    train, _ = build_examples(paragraphs, tokens, negatives=1.0, seed=13, similar=True)
+    rows = max(_unit_batches(train, tokens, 6, random.Random(1)), key=lambda r: len(shared_pairs(train, r)))
+    pairs = shared_pairs(train, rows)
+    assert pairs
+    model = build_model(0.0)
+    trained = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trained, lr=3e-4)
+    schedule = warmup_then_decay(optimizer, 100, 0.0)
+    batch = _tensors(train, rows, tokens)
+    losses = [train_step(model, optimizer, schedule, trained, batch, False, pairs, 1.0) for _ in range(8)]
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_shared_loss_is_one_softmax_over_both_passages():
+    import torch
+
+    from qa.reader.cross_training import shared_loss
+
+    gen = torch.Generator().manual_seed(3)
+    start, end = torch.randn(2, 6, generator=gen), torch.randn(2, 6, generator=gen)
+    starts, ends = torch.tensor([2, 0]), torch.tensor([4, 0])
+    got = shared_loss(start, end, starts, ends, [(0, 1)])
+    both_s, both_e = torch.cat([start[0], start[1]]), torch.cat([end[0], end[1]])
+    want = -(torch.log_softmax(both_s, 0)[2] + torch.log_softmax(both_e, 0)[4]) / 2
+    assert torch.isclose(got, want)
+    alone = -(torch.log_softmax(start[0], 0)[2] + torch.log_softmax(end[0], 0)[4]) / 2
+    assert got > alone  # the other passage's tokens compete
 
 
 @hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

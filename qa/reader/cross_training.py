@@ -39,6 +39,11 @@ class CrossSettings:
     # Those paragraphs: the one of the article sharing most of the question's words (as
     # retrieval would rank it), instead of a random one.
     similar_negatives: bool = False
+    # Weight of a shared-normalisation term (Clark and Gardner 2018): an answerable question
+    # and its no-answer paragraph are read in one batch, and one softmax over both passages'
+    # tokens must put the answer first, so span scores compare across passages as `ask`
+    # compares them. 0: off (each pair alone).
+    shared_norm: float = 0.0
     validate_every: int = 1000
     validation_questions: int = 2000  # per validation; the last one reads twice as many
     bf16: bool = False
@@ -159,6 +164,47 @@ def _batches(examples: list[Example], tokens: Tokenized, size: int, rng: random.
     return out
 
 
+def _units(examples: list[Example]) -> list[list[int]]:
+    """Examples that train together: an answerable question's pair and its no-answer
+    paragraph (built right after it), else one example."""
+    units: list[list[int]] = []
+    for k, e in enumerate(examples):
+        last = units[-1] if units else None
+        if last and len(last) == 1 and not e.answerable and examples[last[0]].answerable and examples[last[0]].question == e.question:
+            last.append(k)
+        else:
+            units.append([k])
+    return units
+
+
+def _unit_batches(examples: list[Example], tokens: Tokenized, size: int, rng: random.Random) -> list[list[int]]:
+    """Shuffled batches of about `size` examples, each unit whole (for the shared term)."""
+    units = _units(examples)
+    rng.shuffle(units)
+    length = lambda u: max(len(tokens.passage_ids[examples[k].paragraph]) for k in u)  # noqa: E731
+    out: list[list[int]] = []
+    for at in range(0, len(units), size * 50):
+        batch: list[int] = []
+        for unit in sorted(units[at : at + size * 50], key=length):
+            if len(batch) + len(unit) > size and batch:
+                out.append(batch)
+                batch = []
+            batch += unit
+        if batch:
+            out.append(batch)
+    rng.shuffle(out)
+    return out
+
+
+def shared_pairs(examples: list[Example], rows: list[int]) -> list[tuple[int, int]]:
+    """(answer row, no-answer row) positions in `rows` of the units built by `_units`."""
+    return [
+        (i, i + 1) for i in range(len(rows) - 1)
+        if examples[rows[i]].answerable and not examples[rows[i + 1]].answerable
+        and examples[rows[i]].question == examples[rows[i + 1]].question
+    ]
+
+
 def _tensors(examples: list[Example], rows: list[int], tokens: Tokenized):
     import torch
 
@@ -212,9 +258,26 @@ def warmup_then_decay(optimizer, total: int, warmup: float):
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / ramp) * max(0.0, 1 - s / total))
 
 
-def train_step(model, optimizer, schedule, trained: list, batch: tuple, bf16: bool) -> float:
-    """One optimiser step on a batch from `_tensors` (start and end cross-entropy, averaged;
-    gradients clipped to norm 1); returns the loss."""
+def shared_loss(start, end, starts, ends, pairs: list[tuple[int, int]]):
+    """Cross-entropy of the answer's start and end over both passages of each pair at once
+    (their logits side by side; each passage's [CLS] competes too)."""
+    import torch
+
+    F = torch.nn.functional
+    a = torch.tensor([i for i, _ in pairs])
+    b = torch.tensor([j for _, j in pairs])
+    both_start = torch.cat([start[a], start[b]], dim=1).float()
+    both_end = torch.cat([end[a], end[b]], dim=1).float()
+    return (F.cross_entropy(both_start, starts[a]) + F.cross_entropy(both_end, ends[a])) / 2
+
+
+def train_step(
+    model, optimizer, schedule, trained: list, batch: tuple, bf16: bool,
+    pairs: list[tuple[int, int]] = (), shared_norm: float = 0.0,
+) -> float:
+    """One optimiser step on a batch from `_tensors` (start and end cross-entropy, averaged,
+    plus `shared_norm` times `shared_loss` over `pairs`; gradients clipped to norm 1);
+    returns the loss."""
     import torch
 
     ids, mask, types, allowed, starts, ends, _ = batch
@@ -222,6 +285,8 @@ def train_step(model, optimizer, schedule, trained: list, batch: tuple, bf16: bo
         start, end = model(ids, mask, types, allowed)
     F = torch.nn.functional
     loss = (F.cross_entropy(start, starts) + F.cross_entropy(end, ends)) / 2
+    if pairs and shared_norm:
+        loss = loss + shared_norm * shared_loss(start, end, starts, ends, list(pairs))
     optimizer.zero_grad()
     loss.backward()
     torch.nn.utils.clip_grad_norm_(trained, 1.0)
@@ -265,11 +330,17 @@ def train_cross(
     schedule = warmup_then_decay(optimizer, total, settings.warmup)
     history: dict = {"loss": [], "validation": []}
     step, started = 0, time.time()
+    grouped = settings.shared_norm > 0
     while step < total:
-        for rows in _batches(train_set, tokens, settings.batch_size, rng):
+        batches = (_unit_batches if grouped else _batches)(train_set, tokens, settings.batch_size, rng)
+        for rows in batches:
             if step >= total:
                 break
-            loss = train_step(model, optimizer, schedule, trained, _tensors(train_set, rows, tokens), settings.bf16)
+            pairs = shared_pairs(train_set, rows) if grouped else []
+            loss = train_step(
+                model, optimizer, schedule, trained, _tensors(train_set, rows, tokens), settings.bf16,
+                pairs, settings.shared_norm,
+            )
             step += 1
             history["loss"].append(loss)
             if on_step:
