@@ -61,6 +61,29 @@ def test_best_spans_are_ordered_within_bounds_and_best_first(start, seed, k):
     assert spans[0].span == pytest.approx(brute)
 
 
+@given(st.lists(st.floats(-20, 20), min_size=2, max_size=40), st.integers(0, 10**6))
+def test_best_spans_stay_inside_one_paragraph(start, seed):
+    n = len(start)
+    rng = np.random.default_rng(seed)
+    end = rng.normal(size=n) * 5
+    blocks = np.sort(rng.integers(0, 3, size=n))
+    for s in best_spans(np.array(start), end, np.array([0.0, 0.0]), 8, blocks):
+        assert blocks[s.start] == blocks[s.end]
+    brute = max(
+        (start[i] + end[j] for i in range(n) for j in range(i, min(n, i + MAX_ANSWER_TOKENS)) if blocks[i] == blocks[j])
+    )
+    assert best_spans(np.array(start), end, np.array([0.0, 0.0]), 1, blocks)[0].span == pytest.approx(brute)
+
+
+def test_paragraph_blocks_number_tokens_by_blank_lines():
+    from qa.reader.decoding import paragraph_blocks
+
+    text = "Title 2025\n\nRussia will go.\nWrapped line.\n \nLast"
+    words = [(m.start(), m.end()) for m in __import__("re").finditer(r"\S+", text)]
+    blocks = paragraph_blocks(text, np.array(words))
+    assert blocks.tolist() == [0, 0, 1, 1, 1, 1, 1, 2]  # a single newline stays inside a paragraph
+
+
 @pytest.mark.parametrize(
     "kind, message",
     [

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from qa.reader.decoding import SpanScore, best_spans
+from qa.reader.decoding import SpanScore, best_spans, paragraph_blocks
 
 FROZEN_PREFIX = "bert.embeddings.word_embeddings."  # not trained, not shipped
 
@@ -228,9 +228,10 @@ class CrossReader:
             start, end = self._model(ids, mask, types, allowed)
         start, end = start.float().numpy(), end.float().numpy()
         out = []
-        for row, pair in enumerate(pairs):
+        for row, (pair, text) in enumerate(zip(pairs, passages)):
             a, n = pair.first, len(pair.offsets)
             null = np.array([start[row, 0], end[row, 0]])
-            spans = best_spans(start[row, a : a + n], end[row, a : a + n], null, k)
+            blocks = paragraph_blocks(text, pair.offsets)
+            spans = best_spans(start[row, a : a + n], end[row, a : a + n], null, k, blocks)
             out.append([PassageSpan(s, int(pair.offsets[s.start, 0]), int(pair.offsets[s.end, 1])) for s in spans])
         return out
