@@ -3,9 +3,9 @@
 Examples, as the reader meets passages at question time:
 - a question with its paragraph: the answer's first and last word piece, or [CLS] when
   SQuAD 2.0 marks the question unanswerable (on-topic, written to look answerable);
-- for a fraction of the answerable questions, another paragraph of the same article that
-  does not contain the answer: "no answer" (retrieval reads ~10 passages, most of them
-  beside the point).
+- for 30% of the answerable questions, the paragraph of the same article closest to the
+  question that does not contain the answer: "no answer" (retrieval puts such distractors
+  next to the answer's passage, and `ask` reads them).
 Validation is a split by article (every 20th), as for every reader here.
 """
 
@@ -35,10 +35,10 @@ class CrossSettings:
     lr: float = 1e-4
     warmup: float = 0.1  # fraction of the steps
     weight_decay: float = 0.01
-    negatives: float = 0.1  # other-paragraph examples per answerable question
+    negatives: float = 0.3  # other-paragraph examples per answerable question
     # Those paragraphs: the one of the article sharing most of the question's words (as
-    # retrieval would rank it), instead of a random one.
-    similar_negatives: bool = False
+    # retrieval would rank it), instead of a random one (0.1 random until 2026-12-05).
+    similar_negatives: bool = True
     # Weight of a shared-normalisation term (Clark and Gardner 2018): an answerable question
     # and its no-answer paragraph are read in one batch, and one softmax over both passages'
     # tokens must put the answer first, so span scores compare across passages as `ask`
