@@ -35,7 +35,7 @@ def train_reader_cmd(
     squad_json: Path = typer.Argument(..., help="SQuAD 2.0 training file (train-v2.0.json)."),
     out: Path = typer.Option(Path("reader-out"), "--out", help="Folder for the weights, their description and the run summary."),
     cache: Path = typer.Option(Path(".cache/reader"), "--cache", help="Folder for cached work (the held-out articles and their index)."),
-    steps: int = typer.Option(None, "--steps", help="Training steps of the cross-encoder (default 5000: ~86 min of training here, ~97 with calibration)."),
+    steps: int = typer.Option(None, "--steps", help="Training steps of the cross-encoder (default 5000: 86-101 min of training here, 97-104 with calibration, as the host runs)."),
     seed: int = typer.Option(13, "--seed", help="Random seed (examples order, initial weights)."),
     max_steps: int = typer.Option(None, "--max-steps", help="Stop after this many steps (smoke runs)."),
 ) -> None:
