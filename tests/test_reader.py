@@ -4,6 +4,7 @@ described, a reader of a removed kind is refused, spans decode within bounds."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -78,8 +79,8 @@ def test_best_spans_stay_inside_one_paragraph(start, seed):
 def test_paragraph_blocks_number_tokens_by_blank_lines():
     from qa.reader.decoding import paragraph_blocks
 
-    text = "Title 2025\n\nRussia will go.\nWrapped line.\n \nLast"
-    words = [(m.start(), m.end()) for m in __import__("re").finditer(r"\S+", text)]
+    text = "Title 2025\n\nRussia will go.\nWrapped line.\n \xa0\r\nLast"
+    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
     blocks = paragraph_blocks(text, np.array(words))
     assert blocks.tolist() == [0, 0, 1, 1, 1, 1, 1, 2]  # a single newline stays inside a paragraph
 

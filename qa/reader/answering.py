@@ -142,7 +142,8 @@ def _read_until_answered(reader, question: str, read: list[Passage], index, firs
 
     Each passage is read alone and the later ones pay the rank penalty, so once the first
     two answer, the others seldom beat them; reading two costs about half of reading
-    five. On 4,000 held-out SQuAD 2.0 questions (tests/benchmarks/reader_decisions.py,
+    five. Measured with the weights shipped before 2026-12-05 evening (those since stop
+    after two on 677 of 810 Super Bowl questions, against 609): on 4,000 held-out SQuAD 2.0 questions (tests/benchmarks/reader_decisions.py,
     threshold 0.351), 57% stopped after two passages (75% of the answerable ones), 7
     answers got worse and 4 better, SQuAD 2.0 F1 .629 -> .628; stopping after one passage
     would have stopped 54% for .625 (34 worse, 14 better). At the threshold of 0.252, 66%

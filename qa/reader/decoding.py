@@ -12,7 +12,7 @@ MAX_ANSWER_TOKENS = 30  # SQuAD answers are short; longer spans are almost alway
 # A paragraph break (a blank line). Answers never cross one: SQuAD's paragraphs are single
 # lines, so the reader never learnt where a heading ends, and read "2025\n\nRussia will
 # withdraw ... in 2025" off a heading and the sentence below it (seeds, 2026-12-05).
-PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n")
+PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")  # blank: any white space but a newline (\xa0, \r...)
 
 
 def paragraph_blocks(text: str, offsets: np.ndarray) -> np.ndarray:

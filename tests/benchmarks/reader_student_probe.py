@@ -46,7 +46,7 @@ def main() -> None:
     torch.manual_seed(settings.seed)
     paragraphs = read_squad(args.squad_json)
     tokens = Tokenized(tokenizer(), paragraphs, CrossConfig())
-    train, valid = build_examples(paragraphs, tokens, settings.negatives, settings.seed)
+    train, valid = build_examples(paragraphs, tokens, settings.negatives, settings.seed, settings.similar_negatives)
     random.Random(settings.seed).shuffle(valid)
     valid = valid[: args.validation]
 
