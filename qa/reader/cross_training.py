@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -102,10 +103,7 @@ class ArticleWords:
         self.words = [frozenset(terms(p.context)) for p in paragraphs]
         self.idf: dict[int, dict[str, float]] = {}
         for article, rows in by_article.items():
-            counts: dict[str, int] = {}
-            for r in rows:
-                for w in self.words[r]:
-                    counts[w] = counts.get(w, 0) + 1
+            counts = Counter(w for r in rows for w in self.words[r])
             self.idf[article] = {w: np.log(1 + len(rows) / c) for w, c in counts.items()}
 
     def closest(self, question: str, article: int, candidates: list[int]) -> int:
@@ -165,13 +163,18 @@ def _batches(examples: list[Example], tokens: Tokenized, size: int, rng: random.
     return out
 
 
+def _paired(answer: Example, other: Example) -> bool:
+    """`other` is the no-answer paragraph built for `answer`'s question."""
+    return answer.answerable and not other.answerable and answer.question == other.question
+
+
 def _units(examples: list[Example]) -> list[list[int]]:
     """Examples that train together: an answerable question's pair and its no-answer
     paragraph (built right after it), else one example."""
     units: list[list[int]] = []
     for k, e in enumerate(examples):
         last = units[-1] if units else None
-        if last and len(last) == 1 and not e.answerable and examples[last[0]].answerable and examples[last[0]].question == e.question:
+        if last and len(last) == 1 and _paired(examples[last[0]], e):
             last.append(k)
         else:
             units.append([k])
@@ -199,11 +202,7 @@ def _unit_batches(examples: list[Example], tokens: Tokenized, size: int, rng: ra
 
 def shared_pairs(examples: list[Example], rows: list[int]) -> list[tuple[int, int]]:
     """(answer row, no-answer row) positions in `rows` of the units built by `_units`."""
-    return [
-        (i, i + 1) for i in range(len(rows) - 1)
-        if examples[rows[i]].answerable and not examples[rows[i + 1]].answerable
-        and examples[rows[i]].question == examples[rows[i + 1]].question
-    ]
+    return [(i, i + 1) for i in range(len(rows) - 1) if _paired(examples[rows[i]], examples[rows[i + 1]])]
 
 
 def _tensors(examples: list[Example], rows: list[int], tokens: Tokenized):
