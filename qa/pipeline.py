@@ -14,19 +14,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 from qa.config import (
-    EXTRACTOR, MAX_QUESTION_CHARS, SHIPPED_READER, WRITER_WAIT_SECONDS, AskSettings, calibration_record,
-    default_indexes, default_sources,
+    MAX_QUESTION_CHARS, SHIPPED_READER, WRITER_WAIT_SECONDS, AskSettings, calibration_record, default_indexes,
+    default_sources,
 )
 from qa.errors import QuestionError
-from qa.types import Answer, BuildReport, IndexStats, Progress
+from qa.types import Answer, BuildReport, IndexStats, Passage, Progress
 
 log = logging.getLogger(__name__)
 
-# The hand-tuned extractor's threshold: off-topic questions scored <= .25 on the dev sets,
-# answerable Super Bowl ones .35 at the 99th percentile.
-HEURISTIC_ABSTAIN_THRESHOLD = 0.27
-
 ProgressCallback = Callable[[Progress], None]
+# `--reader extractor` chose the hand-tuned extractor until it was removed (2026-12-05).
+RETIRED_EXTRACTOR = "extractor"
 
 
 def default_index_dir(sources: Path) -> Path:
@@ -50,18 +48,17 @@ def check_question(question: str) -> str:
 
 
 class Pipeline:
-    """A loaded index plus the retriever and the answerer (the trained reader, or the
-    hand-tuned extractor) that answer over it."""
+    """A loaded index plus the retriever and the trained reader that answer over it."""
 
     def __init__(
         self, index, retriever, embedder, settings: AskSettings, report: BuildReport | None,
-        notice: str | None = None, reader=None, answerer: str = EXTRACTOR, questions=None,
+        notice: str | None = None, reader=None, questions=None,
     ):
         self._index = index
-        self._reader = reader  # qa.reader.weights.LoadedReader
-        # Who answers: "extractor", or "reader <sha256 of its weights>" (what a calibrated
-        # threshold is recorded for).
-        self.answerer = answerer
+        self._reader = reader  # qa.reader.weights.LoadedReader; None: retrieval only
+        # Who answers: "reader <sha256 of its weights>" (what a calibrated threshold is
+        # recorded for).
+        self.answerer = f"reader {reader.sha256}" if reader is not None else "none"
         self._retriever = retriever
         self._embedder = embedder
         self._questions = questions or embedder  # its embed_query encodes each question
@@ -85,7 +82,7 @@ class Pipeline:
         embedder=None,
         wait: float = WRITER_WAIT_SECONDS,
         on_wait: Callable[[str], None] | None = None,
-        reader: Path | str | None = SHIPPED_READER,
+        reader=SHIPPED_READER,
         verify: bool = False,
     ) -> Pipeline:
         """Load the index for `sources`, building or updating it first when `build` is true
@@ -97,11 +94,10 @@ class Pipeline:
         to `wait` seconds, `on_wait(message)` when it starts) for the other writer.
         Without `sources`, an existing index is updated from the folder it was built from,
         and used as it is if that folder is gone. With `build=False` the saved index is
-        used as it is (IndexMissingError if none). `reader` answers through the trained
-        reader: `"shipped"` (the default) for the one in the package, or a folder written by
-        `qa train-reader`; `"extractor"` or None answers with the hand-tuned extractor
-        instead (no torch at question time, ~5x faster, but it cannot tell an on-topic
-        question the sources don't answer: README). Opening checks the index files' sizes and
+        used as it is (IndexMissingError if none). `reader` is the trained reader that
+        answers: `"shipped"` (the default) for the one in the package, a folder written by
+        `qa train-reader`, or a loaded one (`qa.reader.weights.LoadedReader`, or a test's
+        stand-in); None opens for retrieval only (`ask` refuses). Opening checks the index files' sizes and
         modification times; `verify` hashes them all (a build always does). Raises the typed
         errors of `qa.errors`; never prints.
         """
@@ -109,11 +105,16 @@ class Pipeline:
         from qa.errors import IndexLockedError, IndexMissingError
         from qa.index.embedding import default_embedder
         from qa.index.indexing import build_index, is_up_to_date, load_index
-        from qa.reader.weights import open_reader
+        from qa.reader.weights import LoadedReader, ReaderWeightsError, open_reader
 
         embedder = embedder or default_embedder()
-        loaded_reader = None
-        if reader is not None and str(reader) != EXTRACTOR:  # verified first: a damaged file fails before any build
+        loaded_reader = reader
+        if reader == RETIRED_EXTRACTOR and not Path(reader).is_dir():
+            raise ReaderWeightsError(
+                "the hand-tuned extractor is gone (the trained reader answers better on every set): "
+                "drop `--reader extractor`"
+            )
+        if isinstance(reader, (str, Path)):  # verified first: a damaged file fails before any build
             loaded_reader = open_reader(None if str(reader) == SHIPPED_READER else Path(reader))
         if index_dir is None:
             sources = Path(sources) if sources is not None else default_sources()
@@ -153,25 +154,24 @@ class Pipeline:
                 if index is None or index.generation != _live_generation(index_dir):
                     index = load_index(index_dir, embedder=embedder, verify=verify)  # hashed as written
         questions = embedder  # what encodes questions: on torch when the reader has loaded it anyway
-        if loaded_reader is not None and hasattr(embedder, "questions_on_torch"):
+        if isinstance(loaded_reader, LoadedReader) and hasattr(embedder, "questions_on_torch"):
             questions = embedder.questions_on_torch()
         warm_up = getattr(questions, "warm_up", None)
         if warm_up:  # pay the model load here, not in the first question's latency
             warm_up()
         settings = AskSettings.load(index_dir)
-        answerer = f"reader {loaded_reader.sha256}" if loaded_reader else EXTRACTOR
-        record = calibration_record(index_dir)  # before answerers were recorded, only the extractor's
-        if record is not None and record.get("answerer", EXTRACTOR) != answerer:
-            # A threshold is a point on one answerer's confidence scale: another's differs.
+        record = calibration_record(index_dir)
+        # A threshold is a point on one reader's confidence scale: another's (or the
+        # hand-tuned extractor's, whose records predate the answerer's name) differs.
+        if loaded_reader is not None and record is not None and record.get("answerer") != f"reader {loaded_reader.sha256}":
             log.info("the abstention threshold in %s was calibrated for another answerer: using this one's own", index_dir)
             settings = replace(settings, abstain_threshold=None)
-        if settings.abstain_threshold is None:  # the answerer's own, unless calibrated here
-            default = loaded_reader.calibration.threshold if loaded_reader else HEURISTIC_ABSTAIN_THRESHOLD
-            settings = replace(settings, abstain_threshold=default)
+        if settings.abstain_threshold is None and loaded_reader is not None:  # the reader's own, unless calibrated here
+            settings = replace(settings, abstain_threshold=loaded_reader.calibration.threshold)
         retriever = HybridRetriever(
             index, embedder, dense_weight=settings.dense_weight, sentence_weight=settings.sentence_weight
         )
-        return cls(index, retriever, embedder, settings, report, notice, loaded_reader, answerer, questions)
+        return cls(index, retriever, embedder, settings, report, notice, loaded_reader, questions)
 
     @property
     def stats(self) -> IndexStats:
@@ -202,27 +202,28 @@ class Pipeline:
     def ask(self, question: str, *, alternatives: int | None = None) -> Answer:
         """Answer `question` verbatim from the sources, or abstain with a reason."""
         from qa.answer.answering import answer_question
-        from qa.reader.answering import answer_with_reader
 
+        if self._reader is None:
+            raise TypeError("this pipeline was opened for retrieval only (reader=None): it cannot answer")
         started = time.perf_counter()
         question = check_question(question)
         with self._blas.one_thread(), self._torch_question():
-            query_vector, query_tokens = self._questions.embed_query(question)
-            passages = self._retriever.retrieve(question, self.settings.top_k, query_vector=query_vector)
+            passages = self.retrieve(question)
             wanted = self.settings.alternatives if alternatives is None else alternatives
-            if self._reader is not None:
-                answer = answer_with_reader(question, passages, self._index, self.settings, self._reader, alternatives=wanted)
-            else:
-                answer = answer_question(
-                    question, query_vector, passages, self._index, self.settings,
-                    alternatives=wanted, query_tokens=query_tokens,
-                )
+            answer = answer_question(question, passages, self._index, self.settings, self._reader, alternatives=wanted)
         return replace(answer, latency_ms=(time.perf_counter() - started) * 1000)
+
+    def retrieve(self, question: str) -> list[Passage]:
+        """The `top_k` passages for `question`, best first (what `ask` reads from)."""
+        vector = self._questions.embed_query(question)
+        return self._retriever.retrieve(question, self.settings.top_k, query_vector=vector)
 
     def _torch_question(self):
         """torch's threads for this question (qa.reader.threads): the cross-encoder reader
-        and its question encoder run on torch; the extractor never imports it."""
-        if self._reader is None:
+        and its question encoder run on torch (a test's stand-in for the reader does not)."""
+        from qa.reader.weights import LoadedReader
+
+        if not isinstance(self._reader, LoadedReader):
             return nullcontext()
         if self._torch_threads is None:
             from qa.reader.threads import TorchThreads

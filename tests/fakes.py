@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 
-from qa.index.embedding import Embedder, TokenVectors
+from qa.index.embedding import Embedder
 
 _WORD = re.compile(r"\w+|[^\w\s]")
 
@@ -50,22 +50,3 @@ class FakeEmbedder(Embedder):
 
     def count_word_pieces(self, text: str) -> int:
         return len(_WORD.findall(text))
-
-
-class TokenFakeEmbedder(FakeEmbedder):
-    """FakeEmbedder that also gives token vectors: one hashed vector per word, so a word
-    aligns exactly with itself (for late-interaction plumbing)."""
-
-    def embed_with_tokens(self, texts, spans, *, on_batch=None):
-        vectors, span_vectors = self.embed_with_spans(texts, spans, on_batch=on_batch)
-        return vectors, span_vectors, [self._tokens(text) for text in texts]
-
-    def embed_query(self, text):
-        return self._vectors([text])[0], self._tokens(text)
-
-    def _tokens(self, text):
-        words = list(_WORD.finditer(text))
-        return TokenVectors(
-            self._vectors([m.group() for m in words]).reshape(-1, self.dim),
-            np.array([m.span() for m in words], dtype=np.int64).reshape(-1, 2),
-        )

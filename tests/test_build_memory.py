@@ -45,7 +45,7 @@ def test_a_build_holds_at_most_one_document_and_its_pieces_while_embedding_and_w
     # From embedding to the manifest, the files' documents, chunks and sentences are not
     # held as objects: each pass reads one document at a time and lets it go (the old
     # build held all of them until the generation was written).
-    assert {"embed", "save", "index vector search", "index BM25", "index sentence words"} <= set(seen)
+    assert {"embed", "save", "index vector search", "index BM25", "index hashing"} <= set(seen)
     for phase, live in seen.items():
         assert live["Document"] <= 1 and live["Chunk"] <= most_chunks and live["Sentence"] <= most_sentences, (phase, live)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qa.answer.answering import make_citation
+from qa.answer.citation import make_citation
 from qa.index.indexing import build_index, load_index
 from tests.fakes import FakeEmbedder
 from tests.pdfs import make_pdf

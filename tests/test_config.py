@@ -19,10 +19,10 @@ def test_only_overrides_are_saved_and_defaults_fill_the_rest(tmp_path):
     assert loaded.abstain_threshold == 0.123 and loaded.top_k == AskSettings().top_k
 
 
-def test_read_k_is_each_answerer_s_own_until_an_index_sets_it(tmp_path):
-    from qa.config import EXTRACTOR_READ_K, READER_READ_K
+def test_read_k_is_the_reader_s_own_until_an_index_sets_it(tmp_path):
+    from qa.config import READER_READ_K
 
-    assert AskSettings().read_k is None and (READER_READ_K, EXTRACTOR_READ_K) == (4, 5)
+    assert AskSettings().read_k is None and READER_READ_K == 4
     replace(AskSettings(), read_k=7).save(tmp_path)
     assert json.loads((tmp_path / ASK_CONFIG_FILE).read_text()) == {"read_k": 7}
     assert AskSettings.load(tmp_path).read_k == 7
@@ -30,8 +30,16 @@ def test_read_k_is_each_answerer_s_own_until_an_index_sets_it(tmp_path):
 
 def test_a_missing_config_gives_the_defaults(tmp_path):
     assert AskSettings.load(tmp_path) == AskSettings()
-    (tmp_path / ASK_CONFIG_FILE).write_text('{"top_k": 7, "untyped_clause": false}')
-    assert AskSettings.load(tmp_path) == replace(AskSettings(), top_k=7, untyped_clause=False)
+    (tmp_path / ASK_CONFIG_FILE).write_text('{"top_k": 7, "read_first": 3}')
+    assert AskSettings.load(tmp_path) == replace(AskSettings(), top_k=7, read_first=3)
+
+
+def test_the_extractor_s_settings_are_ignored_and_dropped_at_the_next_save(tmp_path):
+    (tmp_path / ASK_CONFIG_FILE).write_text('{"top_k": 7, "span_weight": 0.3, "untyped_clause": false}')
+    settings = AskSettings.load(tmp_path)
+    assert settings == replace(AskSettings(), top_k=7)
+    settings.save(tmp_path)
+    assert json.loads((tmp_path / ASK_CONFIG_FILE).read_text()) == {"top_k": 7}
 
 
 @pytest.mark.parametrize(
@@ -49,7 +57,6 @@ def test_a_missing_config_gives_the_defaults(tmp_path):
         ('{"read_k": 0}', "read_k: must be at least 1, got 0"),
         ('{"read_k": 2.5}', "read_k: expected an integer"),
         ('{"dense_weight": 1.5}', "dense_weight: must be between 0.0 and 1.0"),
-        ('{"untyped_clause": 1}', "untyped_clause: expected true or false"),
         ('{"no_such_setting": 1}', "no_such_setting: unknown field"),
         ('{"calibration": 3}', "calibration: expected an object"),
     ],

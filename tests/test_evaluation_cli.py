@@ -132,15 +132,18 @@ def test_squad_v2_end_to_end_with_calibration(tmp_path, capsys):
     assert AskSettings.load(index).abstain_threshold == chosen
     saved = json.loads((index / ASK_CONFIG_FILE).read_text())
     assert saved["abstain_threshold"] == saved["calibration"]["abstain_threshold"] == chosen
-    # The threshold was chosen on the reader's confidence: the extractor keeps its own.
-    from qa.pipeline import HEURISTIC_ABSTAIN_THRESHOLD, Pipeline
+    # The threshold was chosen on this reader's confidence: another answerer's record (the
+    # hand-tuned extractor's had no name) leaves the reader its own.
+    from qa.pipeline import Pipeline
 
     reader = Pipeline.open(index, build=False)
     assert saved["calibration"]["answerer"] == reader.answerer and reader.answerer.startswith("reader ")
     assert reader.settings.abstain_threshold == chosen
-    extractor = Pipeline.open(index, build=False, reader="extractor")
-    assert extractor.answerer == "extractor"
-    assert extractor.settings.abstain_threshold == HEURISTIC_ABSTAIN_THRESHOLD != chosen
+    own = reader._reader.calibration.threshold
+    for record in ({"answerer": "reader 0123"}, {}):
+        saved["calibration"] = record
+        (index / ASK_CONFIG_FILE).write_text(json.dumps(saved))
+        assert Pipeline.open(index, build=False).settings.abstain_threshold == own != chosen
 
 
 @pytest.mark.slow

@@ -234,7 +234,7 @@ def test_save_calibration_merges_into_config_and_writes_the_curve(tmp_path):
     AskSettings(top_k=7).save(tmp_path)
     results = [_r("a", True, 0.9, True), _r("u", False, 0.4, False)]
     calibration = calibrate(results, current=0.35)
-    save_calibration(calibration, tmp_path, "q.jsonl", "extractor")
+    save_calibration(calibration, tmp_path, "q.jsonl", "reader 1234")
     settings = AskSettings.load(tmp_path)
     assert settings.abstain_threshold == calibration.threshold == pytest.approx(0.65)
     assert settings.top_k == 7  # other settings kept
@@ -243,7 +243,7 @@ def test_save_calibration_merges_into_config_and_writes_the_curve(tmp_path):
     assert saved["previous_threshold"] == 0.35
     assert len(saved["curve"]) == len(calibration.curve) == 3
     assert saved["chosen"]["handled"] == 1.0
-    assert saved["answerer"] == "extractor"
+    assert saved["answerer"] == "reader 1234"
 
 
 def test_calibrated_threshold_changes_what_the_pipeline_answers(tmp_path):

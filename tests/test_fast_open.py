@@ -1,9 +1,8 @@
 """Opening an index for answering is cheap: one load, sizes and mtimes instead of hashes,
-the sentences' words and IDF read from the index instead of computed."""
+the words the sources hold read from BM25 instead of computed."""
 
 from __future__ import annotations
 
-import math
 import os
 
 import pytest
@@ -82,16 +81,12 @@ def test_pipeline_loads_an_up_to_date_index_once(built, monkeypatch):
     assert loads == [False]
 
 
-def test_stored_sentence_words_and_idf_are_those_of_the_sentences(built):
+def test_the_words_an_abstention_may_name_are_bm25_s_vocabulary_which_holds_every_sentence_s(built):
+    """Why an abstention names a word ("nothing in the sources mentions X") is read from
+    BM25's vocabulary: no pass over the sentences at the first question."""
     _, index_dir = built
     index = load_index(index_dir, embedder=FakeEmbedder())
-    words = index.sentence_words
-    counts: dict[str, int] = {}
-    for row, sentence in enumerate(index.sentence_list):
-        expected = frozenset(terms(sentence.text))
-        assert words.sentence_terms[row] == expected
-        for w in expected:
-            counts[w] = counts.get(w, 0) + 1
-    n = len(index.sentence_list)
-    assert words.idf == pytest.approx({w: math.log(1 + n / c) for w, c in counts.items()})
-    assert words("never-a-word") == pytest.approx(math.log(1 + n))
+    words = {w for sentence in index.sentence_list for w in terms(sentence.text)}
+    assert words and all(index.lexical.knows(w) for w in words)
+    assert not index.lexical.knows("zyzzyva")
+

@@ -13,10 +13,9 @@ import pytest
 from qa.index import generations, indexing
 from qa.errors import IndexCorruptError, IndexIncompatibleError, IndexLockedError, IndexMissingError, SourcesError
 from qa.index.indexing import build_index, load_index
-from qa.config import IndexSettings
-from qa.index.manifest import FORMAT_VERSION, MANIFEST, artifact_entries, sha256_file
+from qa.index.manifest import FORMAT_VERSION, MANIFEST, sha256_file
 from tests.conftest import SEEDS
-from tests.fakes import _WORD, FakeEmbedder, TokenFakeEmbedder
+from tests.fakes import FakeEmbedder
 
 SEED_000 = "000_e0042af1a856563e.txt"
 SEED_004 = "004_94b9e911fa48ec17.txt"
@@ -119,62 +118,21 @@ def test_reused_vectors_equal_fresh_ones(seeds_copy, tmp_path, fake_embedder):
     np.testing.assert_allclose(a.embeddings, b.embeddings, atol=1e-6)
 
 
-def test_token_vectors_are_stored_per_chunk_and_reused(seeds_copy, tmp_path):
-    embedder = TokenFakeEmbedder()
-    build(seeds_copy, tmp_path / "a", embedder)
-    fresh = load_index(tmp_path / "a", embedder=embedder)
-    assert len(fresh.token_vectors) == len(fresh.token_spans) > len(fresh.chunks)
-    for row, chunk in enumerate(fresh.chunks):
-        tokens = fresh.chunk_tokens(row)
-        spans = fresh.token_spans[tokens.start : tokens.stop]
-        assert (spans[:, 0] == row).all()
-        text = fresh.document(chunk.source).text
-        words = [text[a:b] for _, a, b in spans.tolist()]
-        assert words == [m.group() for m in _WORD.finditer(chunk.text)]
-        vectors, starts, ends = fresh.chunk_token_vectors(row)
-        np.testing.assert_allclose(vectors, embedder._vectors(words), atol=1e-3)
-        assert starts.tolist() == spans[:, 1].tolist() and ends.tolist() == spans[:, 2].tolist()
-    # Changing one file re-embeds it; the other's token vectors are reused, re-numbered.
+def test_an_update_copies_the_unchanged_files_vectors_as_a_rebuild_makes_them(seeds_copy, tmp_path, fake_embedder):
+    build(seeds_copy, tmp_path / "a", fake_embedder)
     with open(seeds_copy / SEED_000, "a") as f:
         f.write("\nA late paragraph about lunar dust and its hazards.\n")
-    build(seeds_copy, tmp_path / "a", embedder)
-    build(seeds_copy, tmp_path / "b", embedder, rebuild=True)
-    a = load_index(tmp_path / "a", embedder=embedder)
-    b = load_index(tmp_path / "b", embedder=embedder)
-    np.testing.assert_array_equal(a.token_spans, b.token_spans)
-    np.testing.assert_array_equal(a.token_vectors, b.token_vectors)
-
-
-def test_token_vectors_can_be_turned_off(seeds_copy, tmp_path):
-    off = IndexSettings(token_vectors=False)
-    build(seeds_copy, tmp_path / "idx", TokenFakeEmbedder(), settings=off)
-    index = load_index(tmp_path / "idx", embedder=TokenFakeEmbedder(), settings=off)
-    assert len(index.token_vectors) == 0 and all(len(index.chunk_tokens(r)) == 0 for r in range(len(index.chunks)))
-    with pytest.raises(IndexIncompatibleError, match="chunked with other settings"):
-        load_index(tmp_path / "idx", embedder=TokenFakeEmbedder())
-
-
-def test_an_embedder_without_token_vectors_stores_none(seeds_copy, tmp_path, fake_embedder):
-    build(seeds_copy, tmp_path / "idx", fake_embedder)
-    index = load_index(tmp_path / "idx", embedder=fake_embedder)
-    assert index.token_vectors.shape == (0, fake_embedder.dim) and index.token_spans.shape == (0, 3)
-    assert len(index.chunk_token_vectors(0)[0]) == 0
-
-
-def test_token_spans_pointing_past_the_chunks_are_refused(seeds_copy, tmp_path):
-    embedder = TokenFakeEmbedder()
-    build(seeds_copy, tmp_path / "idx", embedder)
-    generation = generations.current_generation(tmp_path / "idx")
-    spans = np.load(generation / indexing.TOKEN_SPANS)
-    spans[-1, 0] = 10_000
-    np.save(generation / indexing.TOKEN_SPANS, spans)
-
-    def rehash(manifest):
-        manifest["artifacts"].update(artifact_entries(generation, [indexing.TOKEN_SPANS]))
-
-    edit_manifest(tmp_path / "idx", rehash)
-    with pytest.raises(IndexCorruptError, match="token vectors"):
-        load_index(tmp_path / "idx", embedder=embedder)
+    build(seeds_copy, tmp_path / "a", fake_embedder)
+    build(seeds_copy, tmp_path / "b", fake_embedder, rebuild=True)
+    a = load_index(tmp_path / "a", embedder=fake_embedder)
+    b = load_index(tmp_path / "b", embedder=fake_embedder)
+    np.testing.assert_array_equal(a.embeddings, b.embeddings)
+    np.testing.assert_array_equal(a.sentence_vectors, b.sentence_vectors)
+    # Only what retrieval and answering read: no token vectors, no sentence words (format 5).
+    assert sorted(a.manifest["artifacts"]) == sorted(b.manifest["artifacts"])
+    assert {name.split("/")[0] for name in a.manifest["artifacts"]} == {
+        "documents.jsonl", "chunks.npy", "sentences.npy", "embeddings.npy", "sentence_vectors.npy", "vectors.faiss", "bm25",
+    }
 
 
 def test_a_failed_build_leaves_the_previous_index(seeds_copy, tmp_path, monkeypatch, fake_embedder):
@@ -318,12 +276,6 @@ def test_real_model_index_of_the_seeds(tmp_path, real_embedder):
     assert all(real_embedder.count_word_pieces(c.text) <= 254 for c in index.chunks)
     np.testing.assert_allclose(np.linalg.norm(index.embeddings, axis=1), 1.0, atol=1e-3)
     np.testing.assert_allclose(np.linalg.norm(index.sentence_vectors.astype(np.float32), axis=1), 1.0, atol=1e-2)
-    assert len(index.token_vectors) == report.word_pieces  # every word piece of every chunk
-    np.testing.assert_allclose(np.linalg.norm(index.token_vectors.astype(np.float32), axis=1), 1.0, atol=1e-2)
-    for row, chunk in enumerate(index.chunks):
-        tokens = index.token_spans[index.chunk_tokens(row).start : index.chunk_tokens(row).stop]
-        assert (tokens[:, 1] >= chunk.start).all() and (tokens[:, 2] <= chunk.end).all()
-        assert (tokens[:, 1] < tokens[:, 2]).all() and (np.diff(tokens[:, 1]) > 0).all()
 
 
 def test_a_file_that_is_all_boilerplate_is_skipped_with_a_reason(tmp_path, fake_embedder):

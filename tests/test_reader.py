@@ -32,6 +32,17 @@ def test_the_shipped_weights_are_verified(tmp_path):
         load_reader(damaged)
 
 
+def test_the_removed_extractor_is_a_clear_error_before_anything_is_built(tmp_path, capsys):
+    from qa.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["ask", "Who?", "--sources", str(tmp_path), "--index", str(tmp_path / "idx"), "--reader", "extractor"])
+    assert exited.value.code == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "drop `--reader extractor`" in err
+    assert not (tmp_path / "idx").exists()
+
+
 def test_the_shipped_weights_are_small_and_described():
     from qa.reader import weights as module
 

@@ -1,7 +1,8 @@
-"""What only the shipped trained reader does (`reader="shipped"`, real model): abstain on
-on-topic questions the sources don't answer, and widen spans to whole words. What every
-answerer must do (abstain off topic, cite distinct verbatim alternatives...) runs on both
-in test_answering.py; quality figures are in the README and the model card."""
+"""How the reader's answers are made (qa/answer/answering.py): abstaining on on-topic
+questions the sources don't answer, two-step reading, spans widened to whole words; with
+the shipped reader (real model) and with scripted stand-ins for its network. What every
+answer must satisfy (abstain off topic, cite distinct verbatim alternatives...) is in
+test_answering.py; quality figures are in the README and the model card."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from qa.config import READER_READ_K
-from qa.reader.answering import _read_until_answered, _whole_words, read_passages
+from qa.answer.answering import _read_until_answered, _whole_words, read_passages
 from qa.reader.cross_encoder import PassageSpan
 from qa.reader.decoding import SpanScore
 from qa.reader.weights import Calibration, LoadedReader
@@ -62,17 +63,20 @@ def test_alternatives_are_other_answers_not_the_same_one_cut_differently(reader_
 
 
 def test_beside_the_cross_encoder_questions_are_encoded_on_torch(reader_pipeline, tmp_path_factory, real_embedder):
-    """Where the CPU has native bf16 (the reader's process loads torch anyway); the
-    extractor keeps the NumPy encoder, torch-free."""
+    """Where the CPU has native bf16 (the reader's process loads torch anyway); opened for
+    retrieval only, the NumPy encoder, torch-free."""
     from qa.index.embedding import bf16_supported
 
     on_torch = type(real_embedder.questions_on_torch())
     assert (on_torch is not type(real_embedder)) == bf16_supported()
     assert type(reader_pipeline._questions) is on_torch
-    root = tmp_path_factory.mktemp("extractor")
-    shutil.copytree(SEEDS, root / "seeds")
-    extractor = Pipeline.open(root / "index", sources=root / "seeds", embedder=real_embedder, reader="extractor")
-    assert extractor._questions is real_embedder
+    retrieval = Pipeline.open(reader_pipeline.index_dir, embedder=real_embedder, reader=None)
+    assert retrieval._questions is real_embedder
+    question = "In what year was the ISS launched?"
+    assert [p.row for p in reader_pipeline.retrieve(question)] == [p.row for p in reader_pipeline.ask(question).passages]
+    assert len(retrieval.retrieve(question)) == retrieval.settings.top_k
+    with pytest.raises(TypeError, match="retrieval only"):
+        retrieval.ask(question)
 
 
 @pytest.mark.slow
@@ -96,8 +100,7 @@ def test_the_passages_after_the_first_two_are_read_only_when_those_do_not_answer
     counting = replace(reader, network=Counting())
     outcomes = set()
     for question in questions:
-        vector, _ = pipeline._questions.embed_query(question)  # as `ask` encodes it
-        read = pipeline._retriever.retrieve(question, READER_READ_K, query_vector=vector)
+        read = pipeline.retrieve(question)[:READER_READ_K]  # as `ask` retrieves them
         assert len(read) == READER_READ_K == 4 and all(p.text for p in read)
         everything = read_passages(network, question, read, index, reader.calibration.rank_penalty)
         asked.clear()
@@ -121,7 +124,7 @@ def test_the_passages_after_the_first_two_are_read_only_when_those_do_not_answer
 def test_also_in_searches_the_top_five_though_the_reader_reads_four(reader_pipeline, monkeypatch):
     """"Also in" is a text search over the top ALSO_IN_K (5) retrieved passages, as before
     the reader read at most READER_READ_K (4): the fifth passage still counts."""
-    import qa.reader.answering as answering
+    import qa.answer.answering as answering
 
     searched: list[int] = []
     real = answering._also_in
@@ -133,13 +136,13 @@ def test_also_in_searches_the_top_five_though_the_reader_reads_four(reader_pipel
 
 @pytest.mark.parametrize("read_k, expected", [(None, READER_READ_K), (7, 7), (1, 1)])
 def test_the_reader_reads_its_own_count_unless_the_settings_say(monkeypatch, read_k, expected):
-    import qa.reader.answering as answering
+    import qa.answer.answering as answering
     from qa.config import AskSettings
 
     passages, index, reader, _ = _scripted(["1"] * 10)
     given: list[int] = []
     monkeypatch.setattr(answering, "_read_until_answered", lambda reader, q, read, *rest: given.append(len(read)) or ([], 0))
-    answer = answering.answer_with_reader("q?", passages, index, AskSettings(read_k=read_k), reader)
+    answer = answering.answer_question("q?", passages, index, AskSettings(read_k=read_k), reader)
     assert given == [expected] and answer.best is None
 
 

@@ -15,7 +15,7 @@ from qa.index import embedding_shards, generations
 from qa.index.embedding import Embedder
 from qa.index.indexing import build_index, load_index
 from tests.conftest import ROOT
-from tests.fakes import TokenFakeEmbedder
+from tests.fakes import FakeEmbedder
 
 SHARD = 4  # chunks per shard here, so that the seeds (22 chunks) make several shards
 
@@ -38,9 +38,9 @@ class CountingEmbedder(Embedder):
     def embed(self, texts, *, on_batch=None):
         return self.inner.embed(texts, on_batch=on_batch)
 
-    def embed_with_tokens(self, texts, spans, *, on_batch=None):
+    def embed_with_spans(self, texts, spans, *, on_batch=None):
         self.embedded += len(texts)
-        return self.inner.embed_with_tokens(texts, spans, on_batch=on_batch)
+        return self.inner.embed_with_spans(texts, spans, on_batch=on_batch)
 
     def count_word_pieces(self, text):
         return self.inner.count_word_pieces(text)
@@ -54,7 +54,7 @@ def arrays(index_dir: Path) -> dict[str, np.ndarray]:
 def assert_same_arrays(a: Path, b: Path) -> None:
     left, right = arrays(a), arrays(b)
     assert sorted(left) == sorted(right)
-    assert {"embeddings.npy", "sentence_vectors.npy", "token_vectors.npy", "token_spans.npy"} <= set(left)
+    assert {"embeddings.npy", "sentence_vectors.npy"} <= set(left)
     for name in left:
         assert left[name].dtype == right[name].dtype, name
         assert np.array_equal(left[name], right[name]), name
@@ -91,7 +91,7 @@ def test_an_interrupted_build_resumes_with_identical_arrays(seeds_copy, tmp_path
 
 def test_an_interrupted_update_resumes_too(seeds_copy, tmp_path, monkeypatch):
     monkeypatch.setattr(embedding_shards, "SHARD_CHUNKS", SHARD)
-    embedder = CountingEmbedder(TokenFakeEmbedder())
+    embedder = CountingEmbedder(FakeEmbedder())
     build_index(seeds_copy, tmp_path / "idx", embedder=embedder)
     sentence = "The probe number {n} carried a camera, a magnetometer and a radio built in its year. "
     (seeds_copy / "new.txt").write_text(  # 20 paragraphs of ~300 tokens: a chunk each
@@ -104,7 +104,7 @@ def test_an_interrupted_update_resumes_too(seeds_copy, tmp_path, monkeypatch):
     report = build_index(seeds_copy, tmp_path / "idx", embedder=embedder)
     assert report.added == ("new.txt",)
     assert embedder.embedded == report.embedded_chunks - 3 * SHARD
-    build_index(seeds_copy, tmp_path / "fresh", embedder=TokenFakeEmbedder())
+    build_index(seeds_copy, tmp_path / "fresh", embedder=FakeEmbedder())
     assert_same_arrays(tmp_path / "fresh", tmp_path / "idx")
 
 
@@ -114,14 +114,14 @@ from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 from qa.index import embedding_shards
 from qa.index.indexing import build_index
-from tests.fakes import TokenFakeEmbedder
+from tests.fakes import FakeEmbedder
 embedding_shards.SHARD_CHUNKS = int(sys.argv[4])
 
 def after_shard(k):
     if k == 3:
         os.kill(os.getpid(), signal.SIGKILL)  # no clean-up of any kind runs
 
-build_index(Path(sys.argv[2]), Path(sys.argv[3]), embedder=TokenFakeEmbedder(), after_shard=after_shard)
+build_index(Path(sys.argv[2]), Path(sys.argv[3]), embedder=FakeEmbedder(), after_shard=after_shard)
 """
 
 
@@ -133,16 +133,16 @@ def test_a_build_killed_with_sigkill_resumes(seeds_copy, tmp_path, monkeypatch):
     assert run.returncode == -signal.SIGKILL, run.stderr
     assert len(list(embedding_shards.building_dir(tmp_path / "idx").iterdir())) == 3
     monkeypatch.setattr(embedding_shards, "SHARD_CHUNKS", SHARD)
-    embedder = TokenFakeEmbedder()  # the killed writer's own embedder: its shards apply
+    embedder = FakeEmbedder()  # the killed writer's own embedder: its shards apply
     report = build_index(seeds_copy, tmp_path / "idx", embedder=embedder)
     assert len(embedder.embedded) == report.chunks - 3 * SHARD
-    build_index(seeds_copy, tmp_path / "whole", embedder=TokenFakeEmbedder())
+    build_index(seeds_copy, tmp_path / "whole", embedder=FakeEmbedder())
     assert_same_arrays(tmp_path / "whole", tmp_path / "idx")
 
 
 def interrupted_fake_build(sources: Path, index_dir: Path, shards: int) -> CountingEmbedder:
     """A fake-model build of `sources` stopped after `shards` shards; its embedder, reset."""
-    embedder = CountingEmbedder(TokenFakeEmbedder())
+    embedder = CountingEmbedder(FakeEmbedder())
     with pytest.raises(Interrupted):
         build_index(sources, index_dir, embedder=embedder, after_shard=interrupt_after(shards))
     embedder.embedded = 0
@@ -159,7 +159,7 @@ def test_a_damaged_shard_is_embedded_again(seeds_copy, tmp_path, monkeypatch):
     victim.write_bytes(bytes(data))
     report = build_index(seeds_copy, tmp_path / "idx", embedder=embedder)
     assert embedder.embedded == report.chunks - SHARD  # the damaged shard again, the other kept
-    build_index(seeds_copy, tmp_path / "whole", embedder=TokenFakeEmbedder())
+    build_index(seeds_copy, tmp_path / "whole", embedder=FakeEmbedder())
     assert_same_arrays(tmp_path / "whole", tmp_path / "idx")
 
 
@@ -169,6 +169,6 @@ def test_other_settings_do_not_reuse_shards(seeds_copy, tmp_path, monkeypatch):
     monkeypatch.setattr(embedding_shards, "SHARD_CHUNKS", SHARD)
     embedder = interrupted_fake_build(seeds_copy, tmp_path / "idx", 2)
     report = build_index(
-        seeds_copy, tmp_path / "idx", embedder=embedder, settings=IndexSettings(token_vectors=False)
+        seeds_copy, tmp_path / "idx", embedder=embedder, settings=IndexSettings(chunk_tokens=250)
     )
     assert embedder.embedded == report.chunks

@@ -256,7 +256,7 @@ def test_cli_tui_and_serve_have_help_and_check_the_folder(tmp_path):
     command = serve_command(tmp_path, None)
     assert command.startswith("exec ")
     assert command.endswith(f"-m qa tui --served --sources {tmp_path.resolve()}")
-    assert serve_command(tmp_path, None, "extractor").endswith("--reader extractor")
+    assert serve_command(tmp_path, None, "trained").endswith(f"--reader {(Path.cwd() / 'trained').resolve()}")
     assert "--reader" in runner.invoke(cli, ["tui", "--help"]).output
 
 
@@ -265,10 +265,10 @@ def test_the_tui_opens_its_pipeline_with_the_answerer_asked_for(monkeypatch):
 
     opened = []
     monkeypatch.setattr("qa.pipeline.Pipeline.open", lambda *args, **kwargs: opened.append(kwargs["reader"]))
-    for reader in ("shipped", "extractor"):
+    for reader in ("shipped", "trained"):
         make_app(reader=reader).pipeline_factory(None, None, False, lambda progress: None)
     make_app().pipeline_factory(None, None, False, lambda progress: None)
-    assert opened == ["shipped", "extractor", "shipped"]
+    assert opened == ["shipped", "trained", "shipped"]
 
 
 def test_a_served_app_quits_when_its_server_is_gone_and_is_ended_if_it_cannot(monkeypatch):

@@ -55,7 +55,7 @@ MAIN_SCREEN_ACTIONS = frozenset(
 
 def open_pipeline(sources, index, rebuild, progress, reader: str = SHIPPED_READER):
     """The real pipeline (imported here, in the worker, so the UI appears at once);
-    `reader` says who answers (`qa tui --reader`: shipped, extractor or a folder)."""
+    `reader` says who answers (`qa tui --reader`: shipped or a folder)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model is bundled: never download
     from qa.pipeline import Pipeline
 

@@ -1,7 +1,8 @@
 """Answer: question -> passages -> a verbatim span with its citation, or an abstention.
 
-Hybrid retrieval (dense + BM25), the kind of answer a question asks for, late interaction
-between the question's and the chunk's token vectors, the extractive answerer that picks
-the sentence and the span, and how an answer is quoted and written as a predictions line.
-The trained reader (`qa.reader`) is the other answerer and stays a package of its own.
+- `retrieval`: hybrid retrieval (dense + BM25) of the passages to read.
+- `answering`: the trained reader (`qa.reader`) reads them; the best span is the answer,
+  or the pipeline abstains (two-step reading, alternatives, "also in").
+- `citation`, `abstention`: where an answer stands in its file; why there is none.
+- `quoting`, `predictions`: how an answer is quoted and written as a predictions line.
 """

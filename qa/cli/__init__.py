@@ -66,9 +66,7 @@ def _root(
 
 # `--reader` of ask, eval, tui and serve.
 READER_HELP = (
-    "Who answers: `shipped` (the trained reader in the package), a folder written by `qa train-reader`, "
-    "or `extractor` (the hand-tuned extractor: no torch, ~5x faster, but it rarely abstains on on-topic "
-    "questions the sources do not answer)."
+    "Who answers: `shipped` (the trained reader in the package) or a folder written by `qa train-reader`."
 )
 
 # Registration by import: each module adds its command(s) to `app`.

@@ -14,7 +14,7 @@ from pathlib import Path
 import typer
 
 from qa.cli import READER_HELP, app
-from qa.config import EXTRACTOR, SHIPPED_READER
+from qa.config import SHIPPED_READER
 
 SOURCES_HELP = "Folder of documents to answer from (default: seeds/)."
 INDEX_HELP = "Index folder (default: indexes/<name of the sources folder>)."
@@ -105,7 +105,7 @@ def serve_command(sources: Path, index: Path | None, reader: str = SHIPPED_READE
     if index is not None:
         argv += ["--index", str(index.resolve())]
     if reader != SHIPPED_READER:  # a folder is named absolutely: the app may run elsewhere
-        argv += ["--reader", reader if reader == EXTRACTOR else str(Path(reader).resolve())]
+        argv += ["--reader", str(Path(reader).resolve())]
     return "exec " + shlex.join(argv)
 
 

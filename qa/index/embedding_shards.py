@@ -28,14 +28,14 @@ import numpy as np
 from qa.config import IndexSettings
 from qa.index import manifest as mf
 from qa.index.embedding import Embedder
-from qa.index.vector_run import EMBEDDINGS, SENTENCE_VECTORS, TOKEN_SPANS, TOKEN_VECTORS, VECTOR_FILES
+from qa.index.vector_run import EMBEDDINGS, SENTENCE_VECTORS, VECTOR_FILES
 from qa.types import Chunk
 
 log = logging.getLogger(__name__)
 
 BUILDING = "building"
 SHARD_FILE = "shard.json"
-# 256 chunks: 16 model batches, ~20 MB of token vectors, a few seconds of work lost to a kill.
+# 256 chunks: 16 model batches, a few seconds of work lost to a kill.
 SHARD_CHUNKS = 256
 
 
@@ -103,36 +103,18 @@ def _complete(folder: Path) -> bool:
 
 
 def embed_shard(
-    embedder: Embedder, shard: list[ShardInput], *, token_vectors: bool,
-    on_batch: Callable[[int], None] | None = None,
+    embedder: Embedder, shard: list[ShardInput], *, on_batch: Callable[[int], None] | None = None
 ) -> dict[str, np.ndarray]:
-    """The vector files' arrays for one shard (token spans: chunk within the shard,
-    start and end in the document)."""
+    """The vector files' arrays for one shard."""
     texts = [item.chunk.text for item in shard]
-    vectors, span_vectors, tokens = embedder.embed_with_tokens(
-        texts, [list(item.spans) for item in shard], on_batch=on_batch
-    )
+    vectors, span_vectors = embedder.embed_with_spans(texts, [list(item.spans) for item in shard], on_batch=on_batch)
     dim = embedder.dim
     sentence_vectors = [np.asarray(v, np.float32).reshape(-1, dim) for v in span_vectors]
-    out = {
+    return {
         EMBEDDINGS: np.asarray(vectors, np.float32).reshape(-1, dim),
         # half the size; cosines agree to ~1e-3, plenty for ranking sentences
         SENTENCE_VECTORS: np.concatenate(sentence_vectors).astype(np.float16),
-        TOKEN_VECTORS: np.zeros((0, dim), np.float16),
-        TOKEN_SPANS: np.zeros((0, 3), np.int64),
     }
-    if token_vectors and tokens is not None:
-        out[TOKEN_VECTORS] = np.concatenate(
-            [t.vectors.reshape(-1, dim).astype(np.float16) for t in tokens]
-        ).reshape(-1, dim)
-        spans = []
-        for c, (item, t) in enumerate(zip(shard, tokens)):
-            rows = np.empty((len(t.spans), 3), np.int64)
-            rows[:, 0] = c
-            rows[:, 1:] = t.spans.reshape(-1, 2) + item.chunk.start
-            spans.append(rows)
-        out[TOKEN_SPANS] = np.concatenate(spans).reshape(-1, 3)
-    return out
 
 
 def _save(folder: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -173,7 +155,7 @@ def embed_in_shards(
             if on_chunks:
                 on_chunks(len(shard))
         else:
-            _save(folder, embed_shard(embedder, shard, token_vectors=settings.token_vectors, on_batch=on_chunks))
+            _save(folder, embed_shard(embedder, shard, on_batch=on_chunks))
         folders.append(folder)
         if after_shard:
             after_shard(k)

@@ -5,8 +5,8 @@ qa/index/document_records.py), the offsets of its chunks and sentences as compac
 and where its vectors already are (rows of the previous generation, or of the shards just
 embedded). Texts are cut from one document at a time, as each pass needs them; the vector
 files are written a block of rows at a time (qa/index/npy_stream.py), so peak memory does
-not grow with the token vectors, which are ~90% of an index. The vector search structure
-is built from the written embeddings, also in blocks.
+not grow with the vectors. The vector search structure is built from the written
+embeddings, also in blocks.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 from qa.index.document_records import DocumentRef
 from qa.index.npy_stream import NpyAppender, NpyRows
 from qa.index.store import FaissStore
-from qa.index.vector_run import EMBEDDINGS, SENTENCE_VECTORS, TOKEN_SPANS, TOKEN_VECTORS, VectorRun
+from qa.index.vector_run import EMBEDDINGS, SENTENCE_VECTORS, VectorRun
 from qa.types import Chunk, Sentence
 
 DOCUMENTS = "documents.jsonl"
@@ -38,7 +38,6 @@ class FilePart:
     vectors: VectorRun  # where its vectors are
     first_chunk: int  # its first chunk's row in `vectors`
     first_sentence: int
-    tokens: range  # its token rows in `vectors`
 
 
 def chunk_rows(chunks: list[Chunk]) -> np.ndarray:
@@ -55,12 +54,6 @@ def chunk_texts(files: list[FilePart]) -> Iterator[str]:
     for f in files:
         text = f.document.load().text
         yield from (text[start:end] for start, end in f.chunks[:, :2].tolist())
-
-
-def sentence_texts(files: list[FilePart]) -> Iterator[str]:
-    for f in files:
-        text = f.document.load().text
-        yield from (text[start:end] for start, end in f.sentences.tolist())
 
 
 def write_documents(generation: Path, files: list[FilePart]) -> None:
@@ -81,27 +74,17 @@ def write_rows(generation: Path, files: list[FilePart]) -> None:
 def write_vectors(
     generation: Path, files: list[FilePart], dim: int, on_file: Callable[[int], None] | None = None
 ) -> None:
-    """The four vector files, copied from each part's run in file order. Token spans get
-    their chunk rows renumbered to the new generation's. `on_file(n)` after n files."""
+    """The vector files, copied from each part's run in file order. `on_file(n)` after n files."""
     with (
         NpyAppender(generation / EMBEDDINGS, np.float32, dim) as embeddings,
         NpyAppender(generation / SENTENCE_VECTORS, np.float16, dim) as sentence_vectors,
-        NpyAppender(generation / TOKEN_VECTORS, np.float16, dim) as token_vectors,
-        NpyAppender(generation / TOKEN_SPANS, np.int64, 3) as token_spans,
     ):
-        row = 0
         for n, f in enumerate(files, 1):
             run = f.vectors
             for block in run.rows(EMBEDDINGS, f.first_chunk, f.first_chunk + len(f.chunks)):
                 embeddings.append(block)
             for block in run.rows(SENTENCE_VECTORS, f.first_sentence, f.first_sentence + len(f.sentences)):
                 sentence_vectors.append(block)
-            for block in run.rows(TOKEN_VECTORS, f.tokens.start, f.tokens.stop):
-                token_vectors.append(block)
-            for block in run.rows(TOKEN_SPANS, f.tokens.start, f.tokens.stop):
-                block[:, 0] += row - f.first_chunk
-                token_spans.append(block)
-            row += len(f.chunks)
             if on_file:
                 on_file(n)
 

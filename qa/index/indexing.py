@@ -18,16 +18,12 @@ Files in a generation, all without pickle:
   sentences.npy     int64 rows (document, start, end)
   embeddings.npy    float32 unit vectors, one row per chunk (reused by later builds)
   sentence_vectors.npy  float16 unit vectors, one row per sentence, pooled in its chunk
-  token_vectors.npy float16 unit vectors, one row per word piece of each chunk (empty when
-                    IndexSettings.token_vectors is off or the embedder has none)
-  token_spans.npy   int64 rows (chunk row, start, end) of those word pieces in the document
   vectors.faiss     the vector store's search structure
   bm25/             the lexical index (bm25s)
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -42,18 +38,15 @@ from qa.index.embedding_shards import ShardInput
 from qa.errors import IndexCorruptError, IndexIncompatibleError, SourcesError
 from qa.index.document_records import DocumentRef, DocumentSpool, HeldDocument
 from qa.index.generation_writer import (
-    FilePart, chunk_rows, chunk_texts, sentence_rows, sentence_texts, write_documents, write_rows, write_store,
-    write_vectors,
+    FilePart, chunk_rows, chunk_texts, sentence_rows, write_documents, write_rows, write_store, write_vectors,
 )
-from qa.index.lexical import LexicalIndex, SentenceWords
+from qa.index.lexical import LexicalIndex
 from qa.index.loaded_index import (  # load_index and the file names are part of this module's API
     CHUNKS,
     DOCUMENTS,
     EMBEDDINGS,
     SENTENCE_VECTORS,
     SENTENCES,
-    TOKEN_SPANS,
-    TOKEN_VECTORS,
     REQUIRED,
     LoadedIndex,
     load_index,
@@ -123,17 +116,15 @@ def _write_generation(
     progress: ProgressCallback,
 ) -> str:
     """Write every file of the generation: "save" reports the files' vectors copied,
-    "index" the search structures built (vectors, BM25, sentence words) and the hashing."""
+    "index" the search structures built (vectors, BM25) and the hashing."""
     write_documents(generation, files)
     write_rows(generation, files)
     write_vectors(generation, files, embedder.dim, on_file=lambda n: progress(Progress("save", n, len(files))))
-    progress(Progress("index", 0, 4, "vector search"))
+    progress(Progress("index", 0, 3, "vector search"))
     store_kind, store_files = write_store(generation, hnsw_threshold=settings.hnsw_threshold)
-    progress(Progress("index", 1, 4, "BM25"))
+    progress(Progress("index", 1, 3, "BM25"))
     LexicalIndex.build(chunk_texts(files)).save(generation)
-    progress(Progress("index", 2, 4, "sentence words"))
-    word_files = SentenceWords.write(generation, sentence_texts(files))
-    progress(Progress("index", 3, 4, "hashing"))
+    progress(Progress("index", 2, 3, "hashing"))
 
     built_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     entries = [
@@ -143,10 +134,7 @@ def _write_generation(
         )
         for f in files
     ]
-    names = [
-        DOCUMENTS, CHUNKS, SENTENCES, EMBEDDINGS, SENTENCE_VECTORS, TOKEN_VECTORS, TOKEN_SPANS,
-        *store_files, "bm25", *word_files,
-    ]
+    names = [DOCUMENTS, CHUNKS, SENTENCES, EMBEDDINGS, SENTENCE_VECTORS, *store_files, "bm25"]
     manifest = mf.make_manifest(
         settings=settings,
         model_id=embedder.model_id,
@@ -172,13 +160,13 @@ def _write_generation(
         built_at=built_at,
     )
     mf.write_manifest(generation, manifest)
-    progress(Progress("index", 4, 4))
+    progress(Progress("index", 3, 3))
     return built_at
 
 
 def _sentence_homes(sentences: np.ndarray, chunks: np.ndarray) -> list[tuple[int, int, int]]:
     """For each sentence (rows of start, end), the chunk (rows of start, end, ...) whose
-    token vectors it is pooled from, and its span there.
+    token vectors its vector is pooled from, and its span there.
 
     The home is the first chunk holding the sentence's start; a sentence longer than a
     chunk (cut in pieces) is pooled from the piece in its home, clipped to that chunk.
@@ -270,11 +258,10 @@ def build_index(
 
         def reuse(source: str, document: DocumentRef | None = None) -> FilePart:
             rows = old_rows.get(source, range(0))
-            sentences, token_rows = previous.file_rows(source, rows)
             return FilePart(
                 document or HeldDocument.of(previous.documents[source]),
                 sentence_rows(previous.sentences(source)), chunk_rows(previous.chunks[rows.start : rows.stop]),
-                old_vectors, rows.start, sentences.start, token_rows,
+                old_vectors, rows.start, previous.sentence_rows(source).start,
             )
 
         kept: dict[str, FilePart] = {}
@@ -345,13 +332,9 @@ def build_index(
             on_chunks=on_chunks, after_shard=after_shard,
         )
         new_vectors = VectorRun(shards)
-        token_bounds = np.concatenate([[0], np.cumsum(new_vectors.token_counts())]).tolist()
         first_chunk = first_sentence = 0
         for document, sentences, chunks in fresh:
-            kept[document.source] = FilePart(
-                document, sentences, chunks, new_vectors, first_chunk, first_sentence,
-                range(token_bounds[first_chunk], token_bounds[first_chunk + len(chunks)]),
-            )
+            kept[document.source] = FilePart(document, sentences, chunks, new_vectors, first_chunk, first_sentence)
             first_chunk += len(chunks)
             first_sentence += len(sentences)
 

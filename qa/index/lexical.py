@@ -1,11 +1,9 @@
-"""The lexical side of an index: BM25 over chunk texts (bm25s), and the words of every
-sentence with their IDF, which answering weighs overlaps with.
+"""The lexical side of an index: BM25 over chunk texts (bm25s).
 
 Stemmed (so "withdraw" meets "withdrawal") and without English stop words. BM25 is built
-and saved by bm25s, as its own `.npy` arrays and JSON; the sentences' words as a vocabulary
-(JSON) and arrays, all loaded with `allow_pickle=False`. Both are made at build time:
-stemming every sentence took 4-6 s at the first question on the Python docs (167k
-sentences). A question reads BM25's arrays with NumPy alone: importing bm25s pulls in scipy
+and saved by bm25s, as its own `.npy` arrays and JSON, loaded with `allow_pickle=False`;
+its vocabulary also tells which words the sources hold at all (stemming every sentence
+instead took 4-6 s on the Python docs' 167k). A question reads BM25's arrays with NumPy alone: importing bm25s pulls in scipy
 (~0.3 s of a cold `qa ask`), and a saved "lucene" BM25 is a sparse (term x chunk) matrix of
 finished scores, so a query's scores are a sum of its terms' columns, added exactly as
 bm25s adds them (tested equal).
@@ -14,7 +12,6 @@ bm25s adds them (tested equal).
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
@@ -23,16 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from qa.errors import IndexCorruptError
-from qa.index.npy_stream import NpyAppender
 
 BM25_DIR = "bm25"
-# The words of each sentence: vocabulary, sentences per word, and each sentence's word ids
-# (rows `SENTENCE_WORD_STARTS[i]:SENTENCE_WORD_STARTS[i + 1]` of SENTENCE_WORDS).
-VOCABULARY = "vocabulary.json"
-WORD_SENTENCES = "word_sentences.npy"
-SENTENCE_WORDS = "sentence_words.npy"
-SENTENCE_WORD_STARTS = "sentence_word_starts.npy"
-SENTENCE_WORD_FILES = (VOCABULARY, WORD_SENTENCES, SENTENCE_WORDS, SENTENCE_WORD_STARTS)
 
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s's default token pattern
@@ -127,6 +116,10 @@ class LexicalIndex:
         else:
             (directory / BM25_DIR).mkdir()
 
+    def knows(self, term: str) -> bool:
+        """Whether any chunk holds `term` (a stem of `terms`); every sentence is in a chunk."""
+        return term in self._vocab
+
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every chunk for `query` (zeros when no query word is indexed).
 
@@ -139,79 +132,3 @@ class LexicalIndex:
             start, end = indptr[column], indptr[column + 1]
             np.add.at(out, indices[start:end], data[start:end])
         return out
-
-
-class SentenceWords:
-    """Inverse document frequency of stemmed words over an index's sentences, and each
-    sentence's set of words (`sentence_terms[row]`, made on demand from stored ids)."""
-
-    def __init__(self, vocabulary: list[str], sentences_per_word: np.ndarray, starts: np.ndarray, ids: np.ndarray):
-        self.n = max(1, len(starts) - 1)
-        self.idf = {w: math.log(1 + self.n / c) for w, c in zip(vocabulary, sentences_per_word.tolist())}
-        self.unseen = math.log(1 + self.n)
-        self.sentence_terms = _SentenceTerms(vocabulary, starts, ids)
-
-    def __call__(self, word: str) -> float:
-        return self.idf.get(word, self.unseen)
-
-    def known(self, word: str) -> bool:
-        return word in self.idf
-
-    @staticmethod
-    def write(directory: Path, sentences: Iterable[str]) -> list[str]:
-        """Stem every sentence (in row order) and save the result; returns the file names."""
-        ids: dict[str, int] = {}
-        counts: list[int] = []
-        start = 0
-        with (
-            NpyAppender(directory / SENTENCE_WORDS, np.int32, 1) as words,
-            NpyAppender(directory / SENTENCE_WORD_STARTS, np.int64, 1) as starts,
-        ):
-            starts.append(np.zeros((1, 1), np.int64))
-            for text in sentences:
-                row = sorted({ids.setdefault(w, len(ids)) for w in terms(text)})
-                for i in row:
-                    if i == len(counts):
-                        counts.append(0)
-                    counts[i] += 1
-                start += len(row)
-                words.append(np.array(row, np.int32).reshape(-1, 1))
-                starts.append(np.array([[start]], np.int64))
-        np.save(directory / WORD_SENTENCES, np.array(counts, np.int64).reshape(-1, 1), allow_pickle=False)
-        (directory / VOCABULARY).write_text(json.dumps(list(ids), ensure_ascii=False), encoding="utf-8")
-        return list(SENTENCE_WORD_FILES)
-
-    @classmethod
-    def load(cls, directory: Path, sentences: int) -> SentenceWords:
-        try:
-            vocabulary = json.loads((directory / VOCABULARY).read_text(encoding="utf-8"))
-            counts = np.load(directory / WORD_SENTENCES, allow_pickle=False)[:, 0]
-            starts = np.load(directory / SENTENCE_WORD_STARTS, allow_pickle=False, mmap_mode="r")[:, 0]
-            ids = np.load(directory / SENTENCE_WORDS, allow_pickle=False, mmap_mode="r")[:, 0]
-            valid = (
-                isinstance(vocabulary, list) and all(isinstance(w, str) for w in vocabulary)
-                and len(counts) == len(vocabulary) and len(starts) == sentences + 1
-                and starts[0] == 0 and starts[-1] == len(ids)
-                and (not len(ids) or 0 <= int(ids.min()) and int(ids.max()) < len(vocabulary))
-            )
-        except (OSError, ValueError, IndexError, TypeError) as exc:
-            raise IndexCorruptError(f"the sentence words in {directory} cannot be read ({exc}): run `qa index --rebuild`") from exc
-        if not valid:
-            raise IndexCorruptError(f"the sentence words in {directory} do not match the index: run `qa index --rebuild`")
-        return cls(vocabulary, counts, starts, ids)
-
-
-class _SentenceTerms:
-    """`[row]` -> frozenset of the stemmed words of sentence `row`."""
-
-    def __init__(self, vocabulary: list[str], starts: np.ndarray, ids: np.ndarray):
-        self._vocabulary = vocabulary
-        self._starts = starts
-        self._ids = ids
-
-    def __len__(self) -> int:
-        return len(self._starts) - 1
-
-    def __getitem__(self, row: int) -> frozenset[str]:
-        ids = self._ids[int(self._starts[row]) : int(self._starts[row + 1])].tolist()
-        return frozenset(self._vocabulary[i] for i in ids)

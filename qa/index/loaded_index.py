@@ -24,18 +24,14 @@ from qa.index import generations, manifest as mf
 from qa.index.document_records import document_from_line
 from qa.index.embedding import Embedder
 from qa.index.generation_writer import CHUNKS, DOCUMENTS, SENTENCES
-from qa.index.lexical import SENTENCE_WORD_FILES, LexicalIndex, SentenceWords
-from qa.index.npy_stream import NpyRows
+from qa.index.lexical import LexicalIndex
 from qa.index.store import FAISS_FILE, FaissStore, VectorStore
-from qa.index.vector_run import EMBEDDINGS, SENTENCE_VECTORS, TOKEN_SPANS, TOKEN_VECTORS
+from qa.index.vector_run import EMBEDDINGS, SENTENCE_VECTORS
 from qa.ingest.source_lines import line_in_file
 from qa.types import Chunk, Document, IndexStats, Sentence
 
 # Every generation has these; the manifest must list them (and every other file present).
-REQUIRED = (
-    DOCUMENTS, CHUNKS, SENTENCES, EMBEDDINGS, SENTENCE_VECTORS, TOKEN_VECTORS, TOKEN_SPANS, FAISS_FILE,
-    *SENTENCE_WORD_FILES,
-)
+REQUIRED = (DOCUMENTS, CHUNKS, SENTENCES, EMBEDDINGS, SENTENCE_VECTORS, FAISS_FILE)
 # A reader starts again at most this often when writers keep replacing the generation.
 LOAD_ATTEMPTS = 5
 
@@ -44,8 +40,6 @@ log = logging.getLogger(__name__)
 
 class LoadedIndex:
     """A generation in memory: what retrieval and answering read."""
-
-    CACHED_CHUNKS = 2048  # float32 token vectors kept for answering (~100 MB at most)
 
     def __init__(
         self,
@@ -59,10 +53,6 @@ class LoadedIndex:
         sentence_vectors: np.ndarray,
         store: VectorStore,
         lexical: LexicalIndex,
-        token_vectors: np.ndarray,
-        token_spans: np.ndarray,
-        token_bounds: list[int],
-        sentence_words: SentenceWords,
     ):
         self.directory = directory
         self.generation = generation  # the folder it was read from (may be gone since)
@@ -75,12 +65,6 @@ class LoadedIndex:
         self.sentence_vectors = sentence_vectors  # row i belongs to sentence_list[i]
         self.store = store
         self.lexical = lexical
-        self.token_vectors = token_vectors  # float16, rows grouped by chunk
-        self.token_spans = token_spans  # (chunk row, start, end) of each token row
-        self.sentence_words = sentence_words  # IDF over sentences, each sentence's words
-        # Token rows of chunk i: _token_bounds[i] to _token_bounds[i + 1].
-        self._token_bounds = token_bounds
-        self._token_cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._sentence_rows: dict[str, range] = {}
         for row, s in enumerate(sentences):
             r = self._sentence_rows.get(s.source)
@@ -106,30 +90,6 @@ class LoadedIndex:
             lo += 1
         hi = bisect.bisect_left(self._sentence_starts, end, lo, rows.stop)
         return range(lo, max(lo, hi))
-
-    def chunk_tokens(self, row: int) -> range:
-        """Rows (into `token_vectors`) of chunk `row`'s word pieces; empty without them."""
-        return range(self._token_bounds[row], self._token_bounds[row + 1])
-
-    def chunk_token_vectors(self, row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Chunk `row`'s token vectors as float32, with their start and end offsets.
-
-        Converting float16 costs more than the matrix product that follows, so converted
-        chunks are kept (bounded: the cache is dropped when it grows past CACHED_CHUNKS).
-        """
-        cached = self._token_cache.get(row)
-        if cached is None:
-            rows = self.chunk_tokens(row)
-            spans = self.token_spans[rows.start : rows.stop]
-            cached = (
-                self.token_vectors[rows.start : rows.stop].astype(np.float32),
-                np.ascontiguousarray(spans[:, 1]),
-                np.ascontiguousarray(spans[:, 2]),
-            )
-            if len(self._token_cache) >= self.CACHED_CHUNKS:
-                self._token_cache.clear()
-            self._token_cache[row] = cached
-        return cached
 
     def line_of(self, source: str, offset: int) -> int:
         """1-based line number of `offset` in `source`'s file (line breaks: \\n, \\r\\n or
@@ -165,11 +125,9 @@ class LoadedIndex:
             built_at=m["built_at"],
         )
 
-    def file_rows(self, source: str, chunks: range) -> tuple[range, range]:
-        """Rows of `source`'s sentences and of its chunks' (`chunks`) token vectors."""
-        return self._sentence_rows.get(source, range(0)), range(
-            self._token_bounds[chunks.start], self._token_bounds[chunks.stop]
-        )
+    def sentence_rows(self, source: str) -> range:
+        """Rows (into `sentence_list` and `sentence_vectors`) of `source`'s sentences."""
+        return self._sentence_rows.get(source, range(0))
 
     def rows_by_source(self) -> dict[str, range]:
         out: dict[str, range] = {}
@@ -187,24 +145,6 @@ def _load_array(generation: Path, name: str, dtype, columns: int | None, mmap: b
     if array.dtype != dtype or (columns is not None and (array.ndim != 2 or array.shape[1] != columns)):
         raise IndexCorruptError(f"the index file {generation / name} has the wrong shape: {mf.REBUILD_HINT}")
     return array
-
-
-def _token_bounds(path: Path, chunks: int) -> list[int] | None:
-    """Where each chunk's token rows start (and the last ends), from the chunk column of
-    token_spans.npy read in blocks (24 bytes a word piece: ~230 MB at 100k chunks, too
-    much to hold or map whole for this); None unless that column is sorted and in range."""
-    counts = np.zeros(chunks, np.int64)
-    last = 0
-    with NpyRows(path) as rows:
-        for block in rows.blocks(0, len(rows)):
-            owners = block[:, 0]
-            if not len(owners):
-                continue
-            if owners[0] < last or owners[-1] >= chunks or bool((np.diff(owners) < 0).any()):
-                return None
-            counts += np.bincount(owners, minlength=chunks)
-            last = int(owners[-1])
-    return np.concatenate([[0], np.cumsum(counts)]).tolist()
 
 
 def _read_documents(generation: Path) -> list[Document]:
@@ -275,14 +215,6 @@ def _load_generation(
     sentence_vectors = _load_array(generation, SENTENCE_VECTORS, np.float16, embedder.dim, mmap=True)
     if len(embeddings) != len(chunk_rows) or len(sentence_vectors) != len(sentence_rows):
         raise IndexCorruptError(f"the index {index_dir} has vectors that do not match its chunks or sentences: {mf.REBUILD_HINT}")
-    # The extractor's late interaction reads ~5 chunks' token vectors per question (they
-    # are ~90% of an index).
-    token_vectors = _load_array(generation, TOKEN_VECTORS, np.float16, embedder.dim, mmap=True)
-    token_spans = _load_array(generation, TOKEN_SPANS, np.int64, 3, mmap=True)
-    token_bounds = _token_bounds(generation / TOKEN_SPANS, len(chunk_rows))
-    if len(token_vectors) != len(token_spans) or token_bounds is None:
-        raise IndexCorruptError(f"the index {index_dir} has token vectors that do not match its chunks: {mf.REBUILD_HINT}")
-
     try:
         chunks = [
             Chunk(documents[d].source, s, e, documents[d].text[s:e], t, w)
@@ -300,6 +232,5 @@ def _load_generation(
         raise IndexCorruptError(f"the vector index of {index_dir} holds {len(store)} vectors for {len(chunks)} chunks: {mf.REBUILD_HINT}")
     lexical = LexicalIndex.load(generation, len(chunks))
     return LoadedIndex(
-        index_dir, generation, manifest, documents, chunks, sentences, embeddings, sentence_vectors, store, lexical,
-        token_vectors, token_spans, token_bounds, SentenceWords.load(generation, len(sentences)),
+        index_dir, generation, manifest, documents, chunks, sentences, embeddings, sentence_vectors, store, lexical
     )

@@ -1,7 +1,7 @@
 """`.npy` files written and read a block of rows at a time, never whole.
 
-An index's token vectors are ~90% of it (1.85 GB for the Python docs), so a build must not
-hold them: `NpyAppender` writes rows as they come (a header first, its row count fixed up
+A large corpus's vectors are hundreds of MB (~165 MB of chunk and sentence vectors for the
+Python docs' 24k chunks), so a build does not hold them: `NpyAppender` writes rows as they come (a header first, its row count fixed up
 in place when the file is closed) and `NpyRows` reads a range of rows with plain file
 reads. Both go through the page cache, not through a memory map: pages of a map written
 or read count in the process's resident memory until the kernel evicts them, which would

@@ -7,7 +7,7 @@ the index's `SentenceTransformerEmbedder` computes for one text (the BERT forwar
 `transformers`, mean pooling over the tokens, L2 normalisation), reading the same
 bundled `model.safetensors` memory-mapped (only the question's rows of the 47 MB
 word-embedding table are touched) and tokenizing with the same `tokenizer.json`. Tests
-hold it to the torch vectors (cosine >= .999 pooled, 1e-4 per token).
+hold it to the torch vectors (cosine >= .999).
 
 Index building keeps torch: there the batches are large and bf16 on AMX pays.
 """
@@ -17,8 +17,6 @@ from __future__ import annotations
 import json
 import os
 import struct
-from dataclasses import dataclass
-
 import numpy as np
 
 from qa.index.embedding import _unit_rows
@@ -62,30 +60,10 @@ def bert_config(folder: str) -> dict:
     return config
 
 
-@dataclass(frozen=True, slots=True)
-class EncodedQuestion:
-    """One text through the model: its pooled unit vector and its tokens.
-
-    `token_vectors` are the chosen layer's hidden states of the text's own word pieces
-    ([CLS]/[SEP] left out), each scaled to unit length; `token_spans` their character
-    offsets into the text.
-    """
-
-    vector: np.ndarray  # (dim,) float32, unit length
-    token_vectors: np.ndarray  # (n, dim) float32, unit rows
-    token_spans: np.ndarray  # (n, 2) int64
-
-
 class NumpyMiniLM:
-    """BERT encoder + mean pooling + normalisation, for one text at a time.
+    """BERT encoder + mean pooling + normalisation, for one text at a time."""
 
-    `token_layer` picks whose hidden states become the token vectors: the number of
-    encoder layers (the default, the last, what the index stores) or an earlier one (1 is
-    the first encoder layer's output, 0 the embeddings). The pooled vector is always the
-    last layer's, as in the index.
-    """
-
-    def __init__(self, folder: str, *, token_layer: int | None = None):
+    def __init__(self, folder: str):
         from tokenizers import Tokenizer
 
         config = bert_config(folder)
@@ -93,9 +71,6 @@ class NumpyMiniLM:
         self.heads = int(config["num_attention_heads"])
         self.dim = int(config["hidden_size"])
         self.eps = float(config["layer_norm_eps"])
-        self.token_layer = self.layers if token_layer is None else token_layer
-        if not 0 <= self.token_layer <= self.layers:
-            raise ValueError(f"token_layer must be within 0..{self.layers}, not {self.token_layer}")
         self._w = load_safetensors(os.path.join(folder, "model.safetensors"))
         tokenizer = Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))
         # The bundled tokenizer.json pads and truncates at 128; the model reads 256.
@@ -103,18 +78,13 @@ class NumpyMiniLM:
         tokenizer.enable_truncation(MAX_SEQUENCE)
         self._tokenizer = tokenizer
 
-    def encode(self, text: str) -> EncodedQuestion:
-        encoding = self._tokenizer.encode(text)
-        ids = np.asarray(encoding.ids, dtype=np.int64)
-        offsets = np.asarray(encoding.offsets, dtype=np.int64).reshape(-1, 2)
-        hidden, tokens = self._forward(ids)
-        vector = _unit_rows(hidden.mean(axis=0, keepdims=True))[0]  # no padding: a plain mean
-        # Special tokens ([CLS], [SEP]) have empty offsets; the text's own pieces do not.
-        real = offsets[:, 1] > offsets[:, 0]
-        return EncodedQuestion(vector, _unit_rows(tokens[real]), offsets[real])
+    def encode(self, text: str) -> np.ndarray:
+        """`text`'s (dim,) float32 unit vector, as the index's embedder computes it."""
+        ids = np.asarray(self._tokenizer.encode(text).ids, dtype=np.int64)
+        return _unit_rows(self._forward(ids).mean(axis=0, keepdims=True))[0]  # no padding: a plain mean
 
-    def _forward(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The last layer's hidden states and the `token_layer`'s, both (n, dim) float32."""
+    def _forward(self, ids: np.ndarray) -> np.ndarray:
+        """The last layer's hidden states, (n, dim) float32."""
         w = self._w
         n = len(ids)
         x = (
@@ -123,12 +93,9 @@ class NumpyMiniLM:
             + w["embeddings.token_type_embeddings.weight"][0]
         )
         x = self._layer_norm(x, "embeddings.LayerNorm")
-        tokens = x
         for i in range(self.layers):
             x = self._encoder_layer(x, f"encoder.layer.{i}.")
-            if i + 1 == self.token_layer:
-                tokens = x
-        return x, tokens
+        return x
 
     def _encoder_layer(self, x: np.ndarray, p: str) -> np.ndarray:
         n, heads = len(x), self.heads

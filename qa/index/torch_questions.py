@@ -21,8 +21,7 @@ from qa.index.question_encoder import NumpyMiniLM, bert_config
 
 
 class TorchMiniLM(NumpyMiniLM):
-    """`NumpyMiniLM` (same tokenizer, pooling, token vectors) with the forward pass on
-    torch; the token vectors are the last layer's."""
+    """`NumpyMiniLM` (same tokenizer and pooling) with the forward pass on torch."""
 
     def __init__(self, folder: str):
         import torch
@@ -34,7 +33,7 @@ class TorchMiniLM(NumpyMiniLM):
         self._bert = PackedBert(w, bert_config(folder), torch.bfloat16)
         self._torch = torch
 
-    def _forward(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _forward(self, ids: np.ndarray) -> np.ndarray:
         torch = self._torch
         n = len(ids)
         # Padded to a multiple of PAD_TO (the key mask hides the padding): torch caches
@@ -47,5 +46,4 @@ class TorchMiniLM(NumpyMiniLM):
         real[0, :n] = 1
         with torch.inference_mode():
             hidden, _ = self._bert(row, real, torch.zeros_like(row))
-        hidden = hidden[:n].numpy()  # the text's own positions
-        return hidden, hidden
+        return hidden[:n].numpy()  # the text's own positions

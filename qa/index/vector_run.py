@@ -5,9 +5,6 @@ chunks sit in shards (qa/index/embedding_shards.py), one folder per few hundred 
 with the same files. `VectorRun` numbers the rows of such a sequence of folders as if
 they were one set of files and yields any range of rows in bounded blocks, so a build
 copies vectors from the previous generation and from its shards without holding them.
-
-Token spans' first column is a chunk row: within a folder it counts from that folder's
-first chunk, in a run from the run's first chunk (`rows` shifts it).
 """
 
 from __future__ import annotations
@@ -21,23 +18,20 @@ from qa.index.npy_stream import NpyRows
 
 EMBEDDINGS = "embeddings.npy"
 SENTENCE_VECTORS = "sentence_vectors.npy"
-TOKEN_VECTORS = "token_vectors.npy"
-TOKEN_SPANS = "token_spans.npy"
-VECTOR_FILES = (EMBEDDINGS, SENTENCE_VECTORS, TOKEN_VECTORS, TOKEN_SPANS)
+VECTOR_FILES = (EMBEDDINGS, SENTENCE_VECTORS)
 
 
 class VectorRun:
     def __init__(self, folders: list[Path]):
         self.folders = [Path(f) for f in folders]
-        # Row counts of each file in each folder; token spans count like token vectors.
+        # Row counts of each file in each folder.
         self._starts: dict[str, list[int]] = {}
-        for name in (EMBEDDINGS, SENTENCE_VECTORS, TOKEN_VECTORS):
+        for name in VECTOR_FILES:
             starts = [0]
             for folder in self.folders:
                 with NpyRows(folder / name) as rows:
                     starts.append(starts[-1] + len(rows))
             self._starts[name] = starts
-        self._starts[TOKEN_SPANS] = self._starts[TOKEN_VECTORS]
 
     def __len__(self) -> int:
         """Chunks in the run."""
@@ -54,14 +48,4 @@ class VectorRun:
             if lo >= hi:
                 continue
             with NpyRows(folder / name) as rows:
-                for block in rows.blocks(lo - starts[i], hi - starts[i]):
-                    if name == TOKEN_SPANS:
-                        block[:, 0] += self._starts[EMBEDDINGS][i]
-                    yield block
-
-    def token_counts(self) -> np.ndarray:
-        """Word pieces stored per chunk of the run (int64, one per chunk)."""
-        counts = np.zeros(len(self), np.int64)
-        for block in self.rows(TOKEN_SPANS, 0, self.count(TOKEN_SPANS)):
-            counts += np.bincount(block[:, 0], minlength=len(self))
-        return counts
+                yield from rows.blocks(lo - starts[i], hi - starts[i])

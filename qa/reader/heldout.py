@@ -108,16 +108,15 @@ def best_rank_penalty(questions: list[list[tuple[float, int, float]]], penalties
 def heldout_questions(paragraphs: list[SquadParagraph], work: Path, limit: int = 4000, seed: int = 13):
     """A fixed sample of the held-out questions, and a pipeline over their articles (its
     index and retriever only: no reader is loaded, not even the shipped one)."""
-    from qa.config import EXTRACTOR
     from qa.errors import IndexIncompatibleError
     from qa.pipeline import Pipeline
 
     questions = heldout_sources(paragraphs, work / "sources")
     random.Random(seed).shuffle(questions)
     try:
-        pipeline = Pipeline.open(work / "index", sources=work / "sources", reader=EXTRACTOR)
+        pipeline = Pipeline.open(work / "index", sources=work / "sources", reader=None)
     except IndexIncompatibleError:  # a cache from an older qa: it is ours to rebuild
-        pipeline = Pipeline.open(work / "index", sources=work / "sources", reader=EXTRACTOR, rebuild=True)
+        pipeline = Pipeline.open(work / "index", sources=work / "sources", reader=None, rebuild=True)
     return questions[:limit], pipeline
 
 
@@ -130,7 +129,7 @@ def calibrate_heldout(
     seed: int = 13,
     progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> dict:
-    from qa.reader.answering import read_passages
+    from qa.answer.answering import read_passages
     from qa.reader.weights import open_reader
 
     questions, pipeline = heldout_questions(paragraphs, work, limit, seed)
@@ -142,9 +141,9 @@ def calibrate_heldout(
     answerable: list[bool] = []
     extras: list[tuple[float, float, float]] = []  # retrieval score, min and max no-answer (inspection)
     for n, (question, _, gold) in enumerate(questions):
-        vector, _ = embedder.embed_query(question)
+        vector = embedder.embed_query(question)
         passages = retriever.retrieve(question, settings.top_k, query_vector=vector)
-        # the passages answer_with_reader reads, here in one pass (its two steps are
+        # the passages answer_question reads, here in one pass (its two steps are
         # simulated by tests/benchmarks/reader_decisions.py)
         read = passages[: settings.passages_read(READER_READ_K)]
         reads = read_passages(reader.network, question, read, index)

@@ -1,8 +1,8 @@
 """Warm `Pipeline.ask` latency (question encoding included) on both bench sets.
 
-Run: `python tests/benchmarks/ask_latency.py [--index-root DIR] [--reader
-shipped|extractor|DIR] [--against-torch]`. `--reader` says who answers: the trained reader
-(`shipped`, the default, or a folder from `qa train-reader`) or the hand-tuned extractor. `--against-torch` also times every question encoded the way qa
+Run: `python tests/benchmarks/ask_latency.py [--index-root DIR] [--reader shipped|DIR]
+[--against-torch]`. `--reader` says which trained reader answers (`shipped`, the default,
+or a folder from `qa train-reader`). `--against-torch` also times every question encoded the way qa
 did before the NumPy question encoder (torch, one thread), alternating which goes first
 question by question, and prints the ratios: the before/after on a shared machine. Builds
 (or reuses) an
@@ -36,10 +36,9 @@ def _percentile(values: list[float], q: float) -> float:
 
 def _torch_question_embedder():
     """The embedder as it encoded questions before qa.index.question_encoder: torch, one thread."""
-    import numpy as np
     import torch
 
-    from qa.index.embedding import SentenceTransformerEmbedder, TokenVectors, _unit_rows
+    from qa.index.embedding import SentenceTransformerEmbedder
 
     class TorchQuestions(SentenceTransformerEmbedder):
         def warm_up(self):
@@ -52,12 +51,9 @@ def _torch_question_embedder():
             threads = torch.get_num_threads()
             torch.set_num_threads(1)
             try:
-                pooled, tokens, mask, offsets = self._forward([text])
+                return self._forward([text])[0][0]
             finally:
                 torch.set_num_threads(threads)
-            offsets = offsets[0].numpy()
-            real = (mask[0].numpy() > 0) & (offsets[:, 1] > offsets[:, 0])
-            return pooled[0], TokenVectors(_unit_rows(tokens[0].numpy()[real]), offsets[real].astype(np.int64))
 
     return TorchQuestions()
 
@@ -79,11 +75,11 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--index-root", type=Path, default=Path("/tmp/qa-ask-latency"))
-    parser.add_argument("--reader", default="shipped", help="`shipped`, `extractor` or a folder from `qa train-reader`")
+    parser.add_argument("--reader", default="shipped", help="`shipped` or a folder from `qa train-reader`")
     parser.add_argument("--against-torch", action="store_true", help="also time torch question encoding, interleaved")
     args = parser.parse_args()
     before = _torch_question_embedder() if args.against_torch else None
-    print(f"answering through {'the hand-tuned extractor' if args.reader == 'extractor' else 'the reader ' + args.reader}")
+    print(f"answering through the reader {args.reader}")
     for name, (questions_file, sources) in SETS.items():
         questions = [json.loads(line)["question"] for line in questions_file.read_text().splitlines() if line]
         try:
@@ -116,10 +112,10 @@ def main() -> None:
             print(f"{'':10s} ratio now / torch: p50 {_percentile(times, 50) / _percentile(old_times, 50):.2f}x  "
                   f"p95 {_percentile(times, 95) / _percentile(old_times, 95):.2f}x")
         index = pipeline._index
+        size = sum(entry["bytes"] for entry in index.manifest["artifacts"].values())
         print(
-            f"{'':10s} token vectors {index.token_vectors.nbytes / 1e6:.1f} MB for {len(index.chunks)} chunks "
-            f"({index.token_vectors.nbytes / max(1, len(index.chunks)) / 1e3:.0f} KB a chunk), "
-            f"late interaction {'on' if len(index.token_vectors) else 'off'}"
+            f"{'':10s} index {size / 1e6:.1f} MB for {len(index.chunks)} chunks "
+            f"({size / max(1, len(index.chunks)) / 1e3:.1f} KB a chunk)"
         )
 
 

@@ -7,12 +7,12 @@ chunks, sentences and files indexed, the wall time and the index's size on disk.
 goes to a temporary folder unless `--index` names one (kept, e.g. to measure opening it).
 
 `--fake-model` runs `build_index` with an embedder of the same output shape but no model
-(384-d random unit vectors: one per chunk, per sentence and per word piece of the model's
-own tokenizer), so the storage path's memory can be measured at 100k chunks on a machine
-where embedding them would take hours. Its peak lacks the model and torch. It also prints
-the peak of each phase of the build (the child's resident memory sampled every 0.1 s
-against the progress it reports: loading, embedding, saving, then vector search, BM25,
-sentence words and hashing), to show where memory goes.
+(384-d random unit vectors: one per chunk and per sentence; word pieces are still counted
+with the model's own tokenizer), so the storage path's memory can be measured at 100k
+chunks on a machine where embedding them would take hours. Its peak lacks the model and
+torch. It also prints the peak of each phase of the build (the child's resident memory
+sampled every 0.1 s against the progress it reports: loading, embedding, saving, then
+vector search, BM25 and hashing), to show where memory goes.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ import sys
 from pathlib import Path
 import numpy as np
 sys.path.insert(0, sys.argv[1])
-from qa.index.embedding import Embedder, SentenceTransformerEmbedder, TokenVectors, _word_piece_tokenizer
+from qa.index.embedding import Embedder, SentenceTransformerEmbedder
 from qa.index.indexing import build_index
 
 
@@ -64,15 +64,11 @@ class ShapedRandomEmbedder(Embedder):
     # to them, and the build process would prepare every file itself).
     count_word_pieces = SentenceTransformerEmbedder.count_word_pieces
 
-    def embed_with_tokens(self, texts, spans, *, on_batch=None):
-        tokens = []
+    def embed_with_spans(self, texts, spans, *, on_batch=None):
         for batch in range(0, len(texts), 16):
-            for text in texts[batch : batch + 16]:
-                offsets = np.array(_word_piece_tokenizer().encode(text, add_special_tokens=False).offsets, np.int64)
-                tokens.append(TokenVectors(self._unit(len(offsets)), offsets.reshape(-1, 2)))
             if on_batch:
                 on_batch(len(texts[batch : batch + 16]))
-        return self._unit(len(texts)), [self._unit(len(s)) for s in spans], tokens
+        return self._unit(len(texts)), [self._unit(len(s)) for s in spans]
 
 
 def phase(event):  # the parent samples memory against these lines

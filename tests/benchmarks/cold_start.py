@@ -7,10 +7,9 @@ before timing (and reused), so the rounds time what a person waits for after ask
 interpreter, the imports, opening the index, encoding the question and answering.
 Also prints which heavy libraries the ask imported. Not a test: prints numbers.
 
-    python tests/benchmarks/cold_start.py [--rounds 10] [--index-root DIR] [--reader shipped|extractor]
+    python tests/benchmarks/cold_start.py [--rounds 10] [--index-root DIR] [--reader shipped|DIR]
 
-`--reader` is passed to `qa ask`: the trained reader (the default) loads torch to answer,
-the extractor does not.
+`--reader` is passed to `qa ask` (the trained reader loads torch to answer).
 """
 
 from __future__ import annotations
@@ -39,7 +38,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--index-root", type=Path, default=Path("/tmp/qa-cold-start"))
-    parser.add_argument("--reader", default="shipped", help="who answers: shipped (default) or extractor")
+    parser.add_argument("--reader", default="shipped", help="who answers: shipped (default) or a folder from `qa train-reader`")
     args = parser.parse_args()
     index = args.index_root / "seeds"
     ask = [sys.executable, "-m", "qa", "ask", QUESTION, "--sources", str(ROOT / "seeds"), "--index", str(index),

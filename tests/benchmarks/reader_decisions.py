@@ -1,6 +1,6 @@
 """How the reader's answer and its abstention are decided, measured where calibration is fitted.
 
-The reader scores spans per passage; `qa/reader/answering.py` picks the best margin less a
+The reader scores spans per passage; `qa/answer/answering.py` picks the best margin less a
 penalty per retrieval rank, and `confidence` is a sigmoid of that margin alone. This reads
 the held-out calibration questions of a SQuAD 2.0 training file (the articles training
 never saw, indexed as `qa train-reader` indexes them) once, keeping every span of the top
@@ -36,7 +36,7 @@ RANK, SCORE, SPAN, NULL, F1, GOLD, START, END = range(8)
 
 def collect(squad_json: Path, reader_name: str, work: Path, limit: int) -> list[dict]:
     from qa.evaluation.metrics import token_f1
-    from qa.reader.answering import _whole_words
+    from qa.answer.answering import _whole_words
     from qa.reader.heldout import heldout_questions
     from qa.reader.squad import read_squad
     from qa.reader.weights import open_reader
@@ -48,7 +48,7 @@ def collect(squad_json: Path, reader_name: str, work: Path, limit: int) -> list[
     embedder = pipeline._embedder.questions_on_torch()  # questions encoded as `ask` encodes them
     out = []
     for n, (question, _, gold) in enumerate(questions):
-        vector, _ = embedder.embed_query(question)
+        vector = embedder.embed_query(question)
         passages = retriever.retrieve(question, TOP_K, query_vector=vector)
         found = reader.network.passage_spans(question, [p.text for p in passages], SPANS)
         rows = []
@@ -140,7 +140,7 @@ def _logistic(features, f1, answerable, l2=1e-2, steps=50):
 
 
 def _reading_in_two_steps(data, answerable, calibration) -> None:
-    """What answer_with_reader's `read_first` and its read count (READER_READ_K) cost: read
+    """What answer_question's `read_first` and its read count (READER_READ_K) cost: read
     the first passages, and the rest up to the count only when no answer there reaches the
     abstain threshold (the shipped calibration)."""
     from qa.config import READER_READ_K
