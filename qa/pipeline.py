@@ -27,6 +27,23 @@ ProgressCallback = Callable[[Progress], None]
 RETIRED_EXTRACTOR = "extractor"
 
 
+def check_reader(reader) -> None:
+    """Raise ReaderWeightsError, saying what to do, for `--reader extractor` (unless a
+    folder of that name holds a trained reader)."""
+    if reader == RETIRED_EXTRACTOR and not Path(reader).is_dir():
+        from qa.reader.weights import ReaderWeightsError
+
+        raise ReaderWeightsError(
+            "the hand-tuned extractor is gone (the trained reader answers better on every set): "
+            "drop `--reader extractor`"
+        )
+
+
+def answerer_name(reader) -> str:
+    """Who answers, as a calibration records it: "reader <sha256 of its weights>"."""
+    return f"reader {reader.sha256}" if reader is not None else "none"
+
+
 def default_index_dir(sources: Path) -> Path:
     """`indexes/<name of the sources folder>`, in the folder of the defaults (see
     `qa.config.defaults_home`)."""
@@ -56,9 +73,7 @@ class Pipeline:
     ):
         self._index = index
         self._reader = reader  # qa.reader.weights.LoadedReader; None: retrieval only
-        # Who answers: "reader <sha256 of its weights>" (what a calibrated threshold is
-        # recorded for).
-        self.answerer = f"reader {reader.sha256}" if reader is not None else "none"
+        self.answerer = answerer_name(reader)  # what a calibrated threshold is recorded for
         self._retriever = retriever
         self._embedder = embedder
         self._questions = questions or embedder  # its embed_query encodes each question
@@ -97,7 +112,8 @@ class Pipeline:
         used as it is (IndexMissingError if none). `reader` is the trained reader that
         answers: `"shipped"` (the default) for the one in the package, a folder written by
         `qa train-reader`, or a loaded one (`qa.reader.weights.LoadedReader`, or a test's
-        stand-in); None opens for retrieval only (`ask` refuses). Opening checks the index files' sizes and
+        stand-in with its `network`, `calibration` and `sha256`); None opens for retrieval
+        only (`ask` refuses). Opening checks the index files' sizes and
         modification times; `verify` hashes them all (a build always does). Raises the typed
         errors of `qa.errors`; never prints.
         """
@@ -105,15 +121,11 @@ class Pipeline:
         from qa.errors import IndexLockedError, IndexMissingError
         from qa.index.embedding import default_embedder
         from qa.index.indexing import build_index, is_up_to_date, load_index
-        from qa.reader.weights import LoadedReader, ReaderWeightsError, open_reader
+        from qa.reader.weights import LoadedReader, open_reader
 
         embedder = embedder or default_embedder()
+        check_reader(reader)
         loaded_reader = reader
-        if reader == RETIRED_EXTRACTOR and not Path(reader).is_dir():
-            raise ReaderWeightsError(
-                "the hand-tuned extractor is gone (the trained reader answers better on every set): "
-                "drop `--reader extractor`"
-            )
         if isinstance(reader, (str, Path)):  # verified first: a damaged file fails before any build
             loaded_reader = open_reader(None if str(reader) == SHIPPED_READER else Path(reader))
         if index_dir is None:
@@ -163,7 +175,7 @@ class Pipeline:
         record = calibration_record(index_dir)
         # A threshold is a point on one reader's confidence scale: another's (or the
         # hand-tuned extractor's, whose records predate the answerer's name) differs.
-        if loaded_reader is not None and record is not None and record.get("answerer") != f"reader {loaded_reader.sha256}":
+        if loaded_reader is not None and record is not None and record.get("answerer") != answerer_name(loaded_reader):
             log.info("the abstention threshold in %s was calibrated for another answerer: using this one's own", index_dir)
             settings = replace(settings, abstain_threshold=None)
         if settings.abstain_threshold is None and loaded_reader is not None:  # the reader's own, unless calibrated here
@@ -214,8 +226,9 @@ class Pipeline:
         return replace(answer, latency_ms=(time.perf_counter() - started) * 1000)
 
     def retrieve(self, question: str) -> list[Passage]:
-        """The `top_k` passages for `question`, best first (what `ask` reads from)."""
-        vector = self._questions.embed_query(question)
+        """The `top_k` passages for `question`, best first (what `ask` reads from); a
+        QuestionError for an empty or over-long question."""
+        vector = self._questions.embed_query(check_question(question))
         return self._retriever.retrieve(question, self.settings.top_k, query_vector=vector)
 
     def _torch_question(self):

@@ -89,4 +89,3 @@ def test_the_words_an_abstention_may_name_are_bm25_s_vocabulary_which_holds_ever
     words = {w for sentence in index.sentence_list for w in terms(sentence.text)}
     assert words and all(index.lexical.knows(w) for w in words)
     assert not index.lexical.knows("zyzzyva")
-

@@ -104,7 +104,7 @@ def test_weights_are_memory_mapped_views_equal_to_safetensors():
     assert not mapped["embeddings.word_embeddings.weight"].flags.writeable
 
 
-def test_answering_loads_neither_transformers_nor_scipy_nor_bm25s(tmp_path):
+def test_answering_loads_neither_transformers_nor_scipy_nor_bm25s_and_retrieving_not_even_torch(tmp_path):
     """A fresh process opens a built index and answers: the reader runs on plain torch,
     and none of the other heavy libraries load (seconds of a cold `qa ask`)."""
     from qa.index.indexing import build_index
@@ -122,4 +122,16 @@ def test_answering_loads_neither_transformers_nor_scipy_nor_bm25s(tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, env=env)
     assert "ANSWER Alexei Navalny" in out.stdout, out.stderr
+    assert "HEAVY []" in out.stdout
+    # Retrieval alone (the NumPy question encoder, BM25's arrays) imports not even torch.
+    retrieval = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from qa.pipeline import Pipeline\n"
+        f"pipeline = Pipeline.open(Path({str(tmp_path / 'idx')!r}), sources=Path({str(SEEDS)!r}), reader=None)\n"
+        "print('FOUND', len(pipeline.retrieve('Which opposition activist was imprisoned?')))\n"
+        f"print('HEAVY', [m for m in {('torch', *HEAVY)!r} if m in sys.modules])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", retrieval], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert "FOUND 10" in out.stdout, out.stderr
     assert "HEAVY []" in out.stdout

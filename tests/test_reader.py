@@ -41,6 +41,10 @@ def test_the_removed_extractor_is_a_clear_error_before_anything_is_built(tmp_pat
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "drop `--reader extractor`" in err
     assert not (tmp_path / "idx").exists()
+    for command in (["tui"], ["serve"]):  # before any UI or server starts
+        with pytest.raises(SystemExit) as exited:
+            main([*command, "--sources", str(tmp_path), "--reader", "extractor"])
+        assert exited.value.code == 1 and "drop `--reader extractor`" in capsys.readouterr().err
 
 
 def test_the_shipped_weights_are_small_and_described():

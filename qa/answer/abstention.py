@@ -36,4 +36,3 @@ def absent_words_reason(question: str, known: Callable[[str], bool]) -> str:
     names = list(dict.fromkeys(missing))[:4]
     listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
     return f"nothing in the sources mentions {listed}"
-

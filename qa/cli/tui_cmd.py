@@ -33,8 +33,10 @@ def run_tui(sources: Path | None, index: Path | None, served: bool = False, read
     Callers end the process with `exit_at_once`: the pipeline's worker thread (loading the
     model, building the index) cannot be interrupted, and Python would wait for it.
     """
+    from qa.pipeline import check_reader
     from tui.app import make_app
 
+    check_reader(reader)  # a one-line error in the terminal, before the UI takes it
     app = make_app(sources=sources, index=index, served=served, reader=reader)
     in_browser = "web_driver" in os.environ.get("TEXTUAL_DRIVER", "")  # set by textual-serve
     if in_browser:
@@ -128,7 +130,10 @@ def serve(
     _check_sources(sources)
     from qa.cli import fail
     from qa.config import DEFAULT_SOURCES
+    from qa.pipeline import check_reader
     from tui.server import QAServer, is_loopback
+
+    check_reader(reader)  # before the server starts, not in every browser session
 
     server = QAServer(
         serve_command(sources or Path(DEFAULT_SOURCES), index, reader),

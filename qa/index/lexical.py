@@ -117,7 +117,9 @@ class LexicalIndex:
             (directory / BM25_DIR).mkdir()
 
     def knows(self, term: str) -> bool:
-        """Whether any chunk holds `term` (a stem of `terms`); every sentence is in a chunk."""
+        """Whether any chunk holds `term` (a stem of `terms`). Every sentence's text is in a
+        chunk, so this is every word of the sources, but for a word longer than a chunk's
+        window cut where it has no ASCII space (qa/ingest/chunking.py `_split_long`)."""
         return term in self._vocab
 
     def scores(self, query: str) -> np.ndarray:

@@ -1,7 +1,8 @@
 """`.npy` files written and read a block of rows at a time, never whole.
 
-A large corpus's vectors are hundreds of MB (~165 MB of chunk and sentence vectors for the
-Python docs' 24k chunks), so a build does not hold them: `NpyAppender` writes rows as they come (a header first, its row count fixed up
+A large corpus's vectors are hundreds of MB (~130 MB of chunk and sentence vectors for the
+Python docs' 27k chunks and 115k sentences, ~0.5 GB at four times that), so a build does
+not hold them: `NpyAppender` writes rows as they come (a header first, its row count fixed up
 in place when the file is closed) and `NpyRows` reads a range of rows with plain file
 reads. Both go through the page cache, not through a memory map: pages of a map written
 or read count in the process's resident memory until the kernel evicts them, which would
