@@ -165,12 +165,13 @@ class AskSettings:
         return replace(cls(), **{k: v for k, v in saved.items() if k != CALIBRATION_KEY})
 
 
-# How many passages the reader reads when `AskSettings.read_k` is None: 4. Its fifth passage made no answer better on 4,000 held-out
-# questions (two, then up to 5 or 4: SQuAD 2.0 F1 .6110 either way, answerable F1 .5982
-# -> .5978, the gold among the passages read .947 -> .943; reader_decisions.py) and was
-# most of the slowest questions' time: Super Bowl `ask` p95 42-46 ms with 5, 37-39 ms
-# with 4 (one process alternating, 2026-12-05; README). Reading all 10 answered no
-# better than 5 at 1.5x the time (model card).
+# How many passages the reader reads when `AskSettings.read_k` is None: 4. Its fifth
+# passage made no answer better on 4,000 held-out questions (two, then up to 5 or 4:
+# SQuAD 2.0 F1 .6110 either way, answerable F1 .5982 -> .5978, the gold among the
+# passages read .947 -> .943; reader_decisions.py) and was most of the slowest questions'
+# time: Super Bowl `ask` p95 42-46 ms with 5, 37-39 ms with 4 (one process alternating,
+# 2026-12-05; README). Reading all 10 answered no better than 5 at 1.5x the time (model
+# card).
 READER_READ_K = 4
 
 # Who answers (`Pipeline.open(reader=...)`, `--reader`): the trained reader shipped in the

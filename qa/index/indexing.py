@@ -261,7 +261,7 @@ def build_index(
             return FilePart(
                 document or HeldDocument.of(previous.documents[source]),
                 sentence_rows(previous.sentences(source)), chunk_rows(previous.chunks[rows.start : rows.stop]),
-                old_vectors, rows.start, previous.sentence_rows(source).start,
+                old_vectors, rows.start, previous.sentence_range(source).start,
             )
 
         kept: dict[str, FilePart] = {}

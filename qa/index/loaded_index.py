@@ -125,7 +125,7 @@ class LoadedIndex:
             built_at=m["built_at"],
         )
 
-    def sentence_rows(self, source: str) -> range:
+    def sentence_range(self, source: str) -> range:
         """Rows (into `sentence_list` and `sentence_vectors`) of `source`'s sentences."""
         return self._sentence_rows.get(source, range(0))
 
