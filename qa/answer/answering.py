@@ -13,7 +13,6 @@ is its evidence.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from qa.answer.abstention import absent_words_reason
@@ -129,39 +128,19 @@ def answer_question(
             question, None, reason="no passage in the sources can be read for this question",
             passages=tuple(passages), read=read_count,
         )
-    return _conclude(
-        question, candidates, threshold, passages, alternatives, read_count,
-        reason=lambda: absent_words_reason(question, index.lexical.knows),
-        also_in=lambda best: _also_in(best, passages[: max(len(read), ALSO_IN_K)], index),
-    )
-
-
-def _conclude(
-    question: str,
-    candidates: list[Candidate],
-    threshold: float,
-    passages: list[Passage],
-    alternatives: int,
-    read: int,
-    *,
-    reason: Callable[[], str],
-    also_in: Callable[[Candidate], tuple[Citation, ...]],
-) -> Answer:
-    """The best candidate with its alternatives and agreeing sources, or, when its
-    confidence is below the threshold, an abstention with its reason. `read`: how many of
-    `passages`, from the first, were read."""
     confidence = candidates[0].score
     if confidence < threshold:
-        return Answer(question, None, confidence=confidence, reason=reason(), passages=tuple(passages), read=read)
+        reason = absent_words_reason(question, index.lexical.knows)
+        return Answer(question, None, confidence=confidence, reason=reason, passages=tuple(passages), read=read_count)
     best = candidates[0]
-    best = Candidate(best.text, best.citation, best.evidence, best.score, also_in(best))
+    also_in = _also_in(best, passages[: max(len(read), ALSO_IN_K)], index)
     return Answer(
         question,
-        best,
+        Candidate(best.text, best.citation, best.evidence, best.score, also_in),
         alternatives=tuple(candidates[1 : 1 + alternatives]),
         confidence=confidence,
         passages=tuple(passages),
-        read=read,
+        read=read_count,
     )
 
 
