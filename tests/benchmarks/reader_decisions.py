@@ -179,6 +179,21 @@ def _reading_in_two_steps(data, answerable, calibration) -> None:
             )
 
 
+def _headroom(data, answerable) -> None:
+    """How much choosing could still win: the F1 of the best of the spans read (the
+    reader's top 4 per passage) if the choice among them were perfect, against the
+    shipped choice (margin less the rank penalty), never abstaining."""
+    from qa.config import READER_READ_K
+
+    answerable_data = [d for d, a in zip(data, answerable) if a]
+    for read in sorted({2, READER_READ_K}):
+        rows = [[r for r in d["rows"] if r[RANK] < read] for d in answerable_data]
+        best = np.mean([max((r[F1] for r in rs), default=0.0) for rs in rows])
+        in_gold = np.mean([max((r[F1] for r in rs if r[GOLD]), default=0.0) for rs in rows])
+        print(f"best of the spans of the first {read} passages (a perfect choice): F1 {best:.3f}; "
+              f"within the passages holding the answer: {in_gold:.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("squad_json", type=Path)
@@ -205,6 +220,7 @@ def main() -> None:
     for read in (5, 10):
         held = np.mean([any(r[GOLD] for r in d["rows"] if r[RANK] < read) for d, a in zip(data, answerable) if a])
         print(f"answer's passage among the first {read}: {held:.3f}")
+    _headroom(data, answerable)
     print(f"{len(data)} questions, {int((~answerable).sum())} unanswerable; thresholds cross-fitted on halves")
     print(f"{'choice and confidence':36s} {'F1 (never abstaining)':>22s} {'F1':>6s} {'SQuAD 2.0 F1':>13s} "
           f"{'mean of the two':>16s} {'AUROC':>6s}")
