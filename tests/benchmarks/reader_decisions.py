@@ -181,8 +181,8 @@ def _reading_in_two_steps(data, answerable, calibration) -> None:
 
 def _headroom(data, answerable) -> None:
     """How much choosing could still win: the F1 of the best of the spans read (the
-    reader's top 4 per passage) if the choice among them were perfect, against the
-    shipped choice (margin less the rank penalty), never abstaining."""
+    reader's top 4 per passage) if the choice among them were perfect, never abstaining;
+    the table's "F1 (never abstaining)" column is what the real choices get."""
     from qa.config import READER_READ_K
 
     answerable_data = [d for d, a in zip(data, answerable) if a]
